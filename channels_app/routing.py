@@ -1,0 +1,3 @@
+"""WebSocket routes; the chat issue adds its consumers here."""
+
+websocket_urlpatterns = []

@@ -1,0 +1,43 @@
+"""What every channel adapter hands to ``contacts.services.ingest``."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class InboundAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass
+class InboundMessage:
+    """One message received on any channel, in the channel-neutral form.
+
+    ``external_id`` is the channel's own id (Message-ID, SMS id, chat message
+    id); ingestion is idempotent on ``(channel, external_id)``.
+    """
+
+    channel: str
+    external_id: str
+    organisation: str  # the organisation's slug
+    sender_email: str = ""
+    sender_phone: str = ""
+    sender_name: str = ""
+    postcode: str = ""
+    subject: str = ""
+    text: str = ""
+    html: str = ""
+    attachments: list[InboundAttachment] = field(default_factory=list)
+    # Thread hints: a ticket reference (e.g. "[CD99-2026-000123]" in a
+    # subject), the ids this message answers (In-Reply-To, References), and
+    # whether the contact's latest open ticket may take the message (SMS).
+    ticket_reference: str = ""
+    in_reply_to: list[str] = field(default_factory=list)
+    thread_on_open_ticket: bool = False
+    # Robots (out-of-office, bounces...) never open a ticket nor get an answer.
+    auto_submitted: bool = False
+    sms_consent: bool | None = None
+    received_at: datetime | None = None
+    raw_ref: str = ""

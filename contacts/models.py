@@ -1,0 +1,353 @@
+"""Citizens, their tickets, the messages and events of each ticket, and the outbox."""
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from contacts.channels import Channel
+
+
+def normalise_email(value):
+    return (value or "").strip().lower()
+
+
+def normalise_phone(value, region="FR"):
+    """The E.164 form of a phone number, or ValueError naming what is wrong."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"invalid phone number {value!r}: {exc}") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError(f"invalid phone number {value!r}: not a possible number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class Contact(models.Model):
+    """A citizen, as known to one organisation."""
+
+    organisation = models.ForeignKey(
+        "kb.Organisation", on_delete=models.PROTECT, related_name="contacts", verbose_name=_("organisation")
+    )
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, help_text=_("E.164 format"))
+    postcode = models.CharField(_("postcode"), max_length=10, blank=True)
+    sms_consent = models.BooleanField(_("consents to SMS"), default=False)
+    sms_consent_at = models.DateTimeField(_("SMS consent given or withdrawn at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "email"], condition=~Q(email=""), name="contact_unique_email"
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "phone"], condition=~Q(phone=""), name="contact_unique_phone"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name or self.email or self.phone or f"#{self.pk}"
+
+    def save(self, *args, **kwargs):
+        self.email = normalise_email(self.email)
+        self.phone = normalise_phone(self.phone)
+        super().save(*args, **kwargs)
+
+    @property
+    def first_name(self):
+        return self.name.split(" ")[0] if self.name else ""
+
+    def clean(self):
+        self.email = normalise_email(self.email)
+        try:
+            self.phone = normalise_phone(self.phone)
+        except ValueError as exc:
+            raise ValidationError({"phone": str(exc)}) from exc
+
+    def set_sms_consent(self, consent, when=None):
+        if consent != self.sms_consent or self.sms_consent_at is None:
+            self.sms_consent = consent
+            self.sms_consent_at = when or timezone.now()
+
+
+class InvalidTransition(ValidationError):
+    """A status change that the ticket state machine does not allow."""
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        OPEN = "open", _("Open")
+        PENDING = "pending", _("Waiting for the citizen")
+        RESOLVED = "resolved", _("Resolved")
+        CLOSED = "closed", _("Closed")
+
+    class Priority(models.TextChoices):
+        LOW = "low", _("Low")
+        NORMAL = "normal", _("Normal")
+        HIGH = "high", _("High")
+        URGENT = "urgent", _("Urgent")
+
+    # The one place where allowed status changes are written down.
+    TRANSITIONS = {
+        Status.NEW: {Status.OPEN, Status.PENDING, Status.RESOLVED, Status.CLOSED},
+        Status.OPEN: {Status.PENDING, Status.RESOLVED, Status.CLOSED},
+        Status.PENDING: {Status.OPEN, Status.RESOLVED, Status.CLOSED},
+        Status.RESOLVED: {Status.OPEN, Status.CLOSED},
+        Status.CLOSED: set(),
+    }
+
+    reference = models.CharField(_("reference"), max_length=40, unique=True, editable=False)
+    organisation = models.ForeignKey(
+        "kb.Organisation", on_delete=models.PROTECT, related_name="tickets", verbose_name=_("organisation")
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("contact"))
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    channel = models.CharField(_("channel of origin"), max_length=10, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.NEW)
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    topic = models.ForeignKey(
+        "kb.Topic", on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets", verbose_name=_("topic")
+    )
+    service = models.ForeignKey(
+        "kb.Service",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("service"),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+    )
+    not_understood = models.BooleanField(
+        _("not understood"), default=False, help_text=_("The router could not tell which topic this is.")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    due_at = models.DateTimeField(_("answer due at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organisation", "status", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.reference} {self.subject}".strip()
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            self.check_transition(self.status)
+        super().save(*args, **kwargs)
+        self._stored_status = self.status
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_status = instance.__dict__.get("status")
+        return instance
+
+    def can_transition(self, new_status):
+        return new_status in self.TRANSITIONS[self.Status(self.status)]
+
+    def check_transition(self, new_status):
+        current = self.Status(self._stored_status_or_current())
+        new_status = self.Status(new_status)
+        if new_status != current and new_status not in self.TRANSITIONS[current]:
+            raise InvalidTransition(
+                _("A ticket cannot go from “%(current)s” to “%(new)s”."),
+                code="invalid_transition",
+                params={"current": current.label, "new": new_status.label},
+            )
+
+    def _stored_status_or_current(self):
+        return getattr(self, "_stored_status", None) or self.status
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        IN = "in", _("Received")
+        OUT = "out", _("Sent")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket"))
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="authored_messages",
+        verbose_name=_("author (agent)"),
+    )
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    body_text = models.TextField(_("text"), blank=True, help_text=_("The new content of the message."))
+    body_html = models.TextField(_("HTML (sanitised)"), blank=True)
+    external_id = models.CharField(
+        _("external id"), max_length=300, blank=True, help_text=_("Message-ID or the channel's own id.")
+    )
+    is_internal = models.BooleanField(_("internal note"), default=False)
+    raw_ref = models.CharField(_("raw message reference"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], condition=~Q(external_id=""), name="message_unique_external_id"
+            ),
+        ]
+        indexes = [models.Index(fields=["ticket", "created_at"])]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+def attachment_path(instance, filename):
+    return f"attachments/{instance.sha256[:2]}/{instance.sha256}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("message")
+    )
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=150)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=300)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self):
+        return self.filename
+
+
+class TicketEvent(models.Model):
+    """Append-only record of everything that happened to a ticket."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        MESSAGE_RECEIVED = "message_received", _("Message received")
+        ROUTED = "routed", _("Routed")
+        ASSIGNED = "assigned", _("Assigned")
+        TRANSFERRED = "transferred", _("Transferred")
+        REPLIED = "replied", _("Replied")
+        NOTE_ADDED = "note_added", _("Internal note added")
+        STATUS_CHANGED = "status_changed", _("Status changed")
+        PRIORITY_CHANGED = "priority_changed", _("Priority changed")
+        REOPENED = "reopened", _("Reopened by the citizen")
+        SENT = "sent", _("Sent to the citizen")
+        DELIVERY_FAILED = "delivery_failed", _("Delivery failed")
+        SMS_SENT = "sms_sent", _("SMS sent")
+        RATED = "rated", _("Rated")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket"))
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["ticket", "kind"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError(_("Ticket events are append-only."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Ticket events are append-only."))
+
+
+class TicketCounter(models.Model):
+    """The last reference number given, per organisation and year."""
+
+    organisation = models.ForeignKey("kb.Organisation", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveIntegerField()
+    value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "year"], name="ticketcounter_unique_year"),
+        ]
+
+    def __str__(self):
+        return f"{self.organisation_id}/{self.year}: {self.value}"
+
+
+class Outbox(models.Model):
+    """One thing to deliver (an email, an SMS, a chat push), written in the
+    transaction of the change that caused it and delivered after commit."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Unknown (check with the provider)")
+
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    recipient = models.CharField(_("recipient"), max_length=320)
+    payload = models.JSONField(_("payload"), default=dict)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    provider_id = models.CharField(_("provider id"), max_length=200, blank=True)
+    delivery_status = models.CharField(_("delivery status reported by the provider"), max_length=30, blank=True)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="outbox", verbose_name=_("ticket")
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries", verbose_name=_("message")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox item")
+        verbose_name_plural = _("outbox")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} → {self.recipient} ({self.get_status_display()})"

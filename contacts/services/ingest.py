@@ -1,0 +1,223 @@
+"""The one road in: every channel hands its messages to ``ingest``."""
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contacts.channels import Channel
+from contacts.inbound import InboundMessage
+from contacts.models import Attachment, Message, Ticket, TicketEvent
+from contacts.services.contacts import match_contact
+from contacts.services.events import record_event
+from contacts.services.notifications import acknowledge
+from contacts.services.references import next_reference
+from kb.models import Organisation
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_RE = re.compile(r"\b([A-Z0-9]{1,12}-\d{4}-\d{6})\b")
+
+
+class IngestError(Exception):
+    """The message cannot be ingested; nothing was stored. The text says why."""
+
+
+@dataclass
+class IngestResult:
+    outcome: str  # created | threaded | duplicate | ignored
+    ticket: Ticket | None = None
+    message: Message | None = None
+
+
+def ingest(inbound: InboundMessage) -> IngestResult:
+    """Store one inbound message, once, on the right ticket.
+
+    In one transaction: deduplicate on (channel, external_id), match or create
+    the contact, thread onto an existing ticket or create one (then route and
+    acknowledge it), store the message and its attachments, record events.
+    """
+    organisation = _validate(inbound)
+    existing = _existing(inbound)
+    if existing is not None:
+        return IngestResult("duplicate", existing.ticket, existing)
+    for attempt in range(3):
+        stored_files = []
+        try:
+            with transaction.atomic():
+                return _ingest(inbound, organisation, stored_files)
+        except IntegrityError:
+            _delete_files(stored_files)
+            # Another worker stored the same message (or created the same
+            # contact) between our check and our insert.
+            existing = _existing(inbound)
+            if existing is not None:
+                return IngestResult("duplicate", existing.ticket, existing)
+            if attempt == 2:
+                raise
+        except BaseException:
+            _delete_files(stored_files)
+            raise
+    raise AssertionError("unreachable")
+
+
+def _validate(inbound):
+    if inbound.channel not in Channel.values:
+        raise IngestError(f"unknown channel {inbound.channel!r}; expected one of {', '.join(Channel.values)}")
+    organisation = inbound.organisation
+    if not isinstance(organisation, Organisation):
+        organisation = Organisation.objects.filter(slug=organisation).first()
+        if organisation is None:
+            raise IngestError(f"unknown organisation {inbound.organisation!r}")
+    if len(inbound.external_id) > 300:
+        raise IngestError("external_id is longer than 300 characters")
+    return organisation
+
+
+def _existing(inbound):
+    if not inbound.external_id:
+        return None
+    return (
+        Message.objects.select_related("ticket")
+        .filter(channel=inbound.channel, external_id=inbound.external_id)
+        .first()
+    )
+
+
+def _ingest(inbound, organisation, stored_files):
+    try:
+        contact = match_contact(
+            organisation,
+            email=inbound.sender_email,
+            phone=inbound.sender_phone,
+            name=inbound.sender_name[:200],
+            postcode=inbound.postcode[:10],
+            sms_consent=inbound.sms_consent,
+        )
+    except ValueError as exc:
+        raise IngestError(f"sender: {exc}") from exc
+
+    received_at = inbound.received_at or timezone.now()
+    ticket, previous = _find_thread(organisation, contact, inbound)
+    if ticket is None and inbound.auto_submitted:
+        # A robot's message that belongs to no ticket opens none.
+        transaction.set_rollback(True)
+        return IngestResult("ignored")
+
+    if ticket is None:
+        outcome = "created"
+        ticket = Ticket.objects.create(
+            reference=next_reference(organisation, received_at.astimezone(organisation.tzinfo).year),
+            organisation=organisation,
+            contact=contact,
+            subject=(inbound.subject or inbound.text.strip().split("\n")[0])[:300],
+            channel=inbound.channel,
+            created_at=received_at,
+        )
+        data = {"channel": inbound.channel}
+        if previous is not None:
+            data["follows"] = previous.reference
+        record_event(ticket, TicketEvent.Kind.CREATED, **data)
+    else:
+        outcome = "threaded"
+
+    message = Message.objects.create(
+        ticket=ticket,
+        direction=Message.Direction.IN,
+        channel=inbound.channel,
+        subject=inbound.subject[:300],
+        body_text=inbound.text,
+        body_html=inbound.html,
+        external_id=inbound.external_id,
+        raw_ref=inbound.raw_ref[:300],
+        created_at=received_at,
+    )
+    for item in inbound.attachments:
+        _store_attachment(message, item, stored_files)
+
+    if outcome == "created":
+        from routing import route
+
+        route(ticket)
+        if not inbound.auto_submitted:
+            acknowledge(ticket)
+    else:
+        record_event(ticket, TicketEvent.Kind.MESSAGE_RECEIVED, message=message.pk, channel=inbound.channel)
+        if not inbound.auto_submitted and ticket.status in (Ticket.Status.PENDING, Ticket.Status.RESOLVED):
+            previous_status = ticket.status
+            ticket.status = Ticket.Status.OPEN
+            ticket.resolved_at = None
+            ticket.save(update_fields=["status", "resolved_at", "updated_at"])
+            record_event(ticket, TicketEvent.Kind.REOPENED, previous=previous_status, message=message.pk)
+    return IngestResult(outcome, ticket, message)
+
+
+def _find_thread(organisation, contact, inbound):
+    """The ticket this message continues, and a closed ticket it follows."""
+    tickets = Ticket.objects.filter(organisation=organisation)
+    candidate = None
+    if inbound.in_reply_to:
+        answered = (
+            Message.objects.filter(ticket__organisation=organisation, external_id__in=inbound.in_reply_to[:50])
+            .select_related("ticket")
+            .order_by("-created_at")
+            .first()
+        )
+        candidate = answered.ticket if answered else None
+    if candidate is None:
+        reference = _reference_in(inbound)
+        if reference:
+            # A reference only threads the contact's own tickets: anyone can
+            # type a reference, not everyone may add to that ticket.
+            candidate = tickets.filter(reference=reference, contact=contact).first()
+    if candidate is None and inbound.thread_on_open_ticket:
+        candidate = (
+            tickets.filter(contact=contact)
+            .exclude(status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED])
+            .order_by("-created_at")
+            .first()
+        )
+    if candidate is not None and candidate.status == Ticket.Status.CLOSED:
+        return None, candidate
+    return candidate, None
+
+
+def _reference_in(inbound):
+    for text in (inbound.ticket_reference, inbound.subject):
+        match = REFERENCE_RE.search((text or "").upper())
+        if match:
+            return match.group(1)
+    return ""
+
+
+def _store_attachment(message, item, stored_files):
+    content = item.content
+    sha256 = hashlib.sha256(content).hexdigest()
+    attachment = Attachment(
+        message=message,
+        filename=(item.filename or "piece-jointe")[:255],
+        content_type=(item.content_type or "application/octet-stream")[:150],
+        size=len(content),
+        sha256=sha256,
+    )
+    try:
+        attachment.file.save(sha256, ContentFile(content), save=False)
+    except Exception as exc:
+        raise IngestError(f"attachment {item.filename!r} could not be stored: {exc}") from exc
+    stored_files.append(attachment.file.name)
+    attachment.save()
+    return attachment
+
+
+def _delete_files(names):
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception:
+            logger.exception("could not delete attachment file %s after a rollback", name)

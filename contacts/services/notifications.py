@@ -1,0 +1,74 @@
+"""What the citizen is told, written to the outbox."""
+
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import formats, translation
+from django.utils.translation import gettext as _
+
+from contacts.channels import Channel
+from contacts.models import Message
+from contacts.services.outbox import enqueue
+
+
+def new_message_id():
+    return make_msgid(domain=settings.EMAIL_MESSAGE_ID_DOMAIN)
+
+
+def email_subject(ticket, subject=""):
+    subject = subject or ticket.subject or _("Your request")
+    tag = f"[{ticket.reference}]"
+    return subject if tag in subject else f"{subject} {tag}"
+
+
+def thread_headers(ticket):
+    """In-Reply-To and References for a new email on this ticket."""
+    ids = list(
+        Message.objects.filter(ticket=ticket, channel=Channel.EMAIL, is_internal=False)
+        .exclude(external_id="")
+        .order_by("created_at", "pk")
+        .values_list("external_id", flat=True)
+    )
+    ids = [i for i in ids if i.startswith("<")]
+    return {"in_reply_to": ids[-1] if ids else "", "references": ids[-20:]}
+
+
+def acknowledge(ticket):
+    """Tell the citizen their request was received, with its reference.
+
+    By email when we have an address, else by SMS when they consented.
+    """
+    contact = ticket.contact
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {
+            "ticket": ticket,
+            "contact": contact,
+            "organisation": ticket.organisation,
+            "due": formats.date_format(ticket.due_at.astimezone(ticket.organisation.tzinfo), "l j F")
+            if ticket.due_at
+            else "",
+        }
+        if contact.email:
+            message_id = new_message_id()
+            return enqueue(
+                Channel.EMAIL,
+                contact.email,
+                {
+                    "subject": email_subject(ticket, _("We have received your request")),
+                    "text": render_to_string("contacts/acknowledgement.txt", context).strip(),
+                    "message_id": message_id,
+                    **thread_headers(ticket),
+                },
+                idempotency_key=f"ack:{ticket.pk}",
+                ticket=ticket,
+            )
+        if contact.phone and contact.sms_consent:
+            return enqueue(
+                Channel.SMS,
+                contact.phone,
+                {"text": render_to_string("contacts/acknowledgement.sms.txt", context).strip()},
+                idempotency_key=f"ack:{ticket.pk}",
+                ticket=ticket,
+            )
+    return None

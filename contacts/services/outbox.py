@@ -1,0 +1,191 @@
+"""Everything that leaves the system goes through the outbox.
+
+A row is written in the transaction of the change that caused it and
+dispatched to Celery once that transaction commits. ``deliver`` claims a row
+with one conditional UPDATE, so two workers never send the same row; the
+sweeper re-dispatches rows whose dispatch was lost in a crash.
+"""
+
+import logging
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from contacts.channels import Channel
+from contacts.models import Outbox, TicketEvent
+from contacts.senders import PermanentDeliveryError, TemporaryDeliveryError, get_sender
+from contacts.services.events import record_event
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue(channel, recipient, payload, *, idempotency_key, ticket=None, message=None, not_before=None):
+    """The outbox row for this key, created (and dispatched after commit) if new."""
+    row, created = Outbox.objects.get_or_create(
+        idempotency_key=idempotency_key,
+        defaults={
+            "channel": channel,
+            "recipient": recipient,
+            "payload": payload,
+            "ticket": ticket,
+            "message": message,
+            "next_attempt_at": not_before or timezone.now(),
+        },
+    )
+    if created:
+        transaction.on_commit(lambda: dispatch(row.pk, eta=not_before))
+    return row
+
+
+def dispatch(outbox_id, eta=None):
+    """Hand a row to a Celery worker. A broker that is down is logged, not
+    raised: the row stays queued and the sweeper dispatches it later."""
+    from contacts.tasks import deliver_outbox
+
+    try:
+        if eta is not None and not settings.CELERY_TASK_ALWAYS_EAGER:
+            deliver_outbox.apply_async((outbox_id,), eta=eta)
+        else:
+            deliver_outbox.delay(outbox_id)
+    except Exception:
+        logger.exception("could not dispatch outbox row %s; the sweeper will", outbox_id)
+
+
+def backoff_seconds(attempts):
+    base = settings.OUTBOX_BACKOFF_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    return min(settings.OUTBOX_BACKOFF_MAX_SECONDS, base * random.uniform(0.9, 1.1))
+
+
+def deliver(outbox_id):
+    """Send one row through its channel's sender, at most once at a time.
+
+    Returns the row's new status, or None when the row was not ours to send
+    (already sent, taken by another worker, or not yet due).
+    """
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.OUTBOX_SENDING_LEASE_SECONDS)
+    claimed = Outbox.objects.filter(
+        pk=outbox_id, status=Outbox.Status.QUEUED, next_attempt_at__lte=now + timedelta(seconds=1)
+    ).update(status=Outbox.Status.SENDING, attempts=F("attempts") + 1, locked_until=lease)
+    if not claimed:
+        return None
+    row = Outbox.objects.select_related("ticket").get(pk=outbox_id)
+    try:
+        provider_id = get_sender(row.channel).deliver(row)
+    except PermanentDeliveryError as exc:
+        return _fail(row, str(exc))
+    except TemporaryDeliveryError as exc:
+        return _retry_later(row, str(exc))
+    except Exception as exc:  # an unforeseen sender error is presumed temporary
+        logger.exception("unexpected error delivering outbox row %s", row.pk)
+        return _retry_later(row, f"{type(exc).__name__}: {exc}")
+    return _mark_sent(row, provider_id or "")
+
+
+@transaction.atomic
+def _mark_sent(row, provider_id):
+    Outbox.objects.filter(pk=row.pk, status=Outbox.Status.SENDING).update(
+        status=Outbox.Status.SENT, provider_id=provider_id[:200], sent_at=timezone.now(), locked_until=None
+    )
+    if row.ticket is not None:
+        kind = TicketEvent.Kind.SMS_SENT if row.channel == Channel.SMS else TicketEvent.Kind.SENT
+        record_event(row.ticket, kind, outbox=row.pk, channel=row.channel, recipient=row.recipient)
+    return Outbox.Status.SENT
+
+
+@transaction.atomic
+def _fail(row, error):
+    Outbox.objects.filter(pk=row.pk, status=Outbox.Status.SENDING).update(
+        status=Outbox.Status.FAILED, last_error=error, locked_until=None
+    )
+    if row.ticket is not None:
+        record_event(
+            row.ticket,
+            TicketEvent.Kind.DELIVERY_FAILED,
+            outbox=row.pk,
+            channel=row.channel,
+            recipient=row.recipient,
+            attempts=row.attempts,
+            error=error,
+        )
+    return Outbox.Status.FAILED
+
+
+def _retry_later(row, error):
+    if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        return _fail(row, f"gave up after {row.attempts} attempts: {error}")
+    next_attempt = timezone.now() + timedelta(seconds=backoff_seconds(row.attempts))
+    Outbox.objects.filter(pk=row.pk, status=Outbox.Status.SENDING).update(
+        status=Outbox.Status.QUEUED, last_error=error, next_attempt_at=next_attempt, locked_until=None
+    )
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        dispatch(row.pk, eta=next_attempt)
+    return Outbox.Status.QUEUED
+
+
+def sweep(now=None, limit=1000):
+    """Recover rows a crash left behind; returns how many were recovered.
+
+    - queued rows due for longer than the dispatch grace were never handed to
+      a worker (the process died between commit and dispatch, or the broker
+      was down): dispatch them;
+    - rows in "sending" past their lease belong to a dead worker: send again
+      when the channel's sender says a resend is safe, else mark "unknown"
+      and record it on the ticket for a person to check.
+    """
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.OUTBOX_DISPATCH_GRACE_SECONDS)
+    lost = list(
+        Outbox.objects.filter(status=Outbox.Status.QUEUED, next_attempt_at__lte=now - grace).values_list(
+            "pk", flat=True
+        )[:limit]
+    )
+    for pk in lost:
+        dispatch(pk)
+
+    stuck = Outbox.objects.filter(status=Outbox.Status.SENDING, locked_until__lt=now).select_related("ticket")
+    recovered = len(lost)
+    for row in stuck[:limit]:
+        try:
+            resend = get_sender(row.channel).resend_is_safe
+        except PermanentDeliveryError:
+            resend = False
+        if resend:
+            if Outbox.objects.filter(pk=row.pk, status=Outbox.Status.SENDING, locked_until=row.locked_until).update(
+                status=Outbox.Status.QUEUED, next_attempt_at=now, locked_until=None
+            ):
+                dispatch(row.pk)
+                recovered += 1
+        else:
+            with transaction.atomic():
+                if Outbox.objects.filter(pk=row.pk, status=Outbox.Status.SENDING, locked_until=row.locked_until).update(
+                    status=Outbox.Status.UNKNOWN,
+                    last_error="the worker stopped while sending; the provider may or may not have it",
+                    locked_until=None,
+                ):
+                    if row.ticket is not None:
+                        record_event(
+                            row.ticket,
+                            TicketEvent.Kind.DELIVERY_FAILED,
+                            outbox=row.pk,
+                            channel=row.channel,
+                            recipient=row.recipient,
+                            error="delivery state unknown after a worker crash",
+                        )
+                    recovered += 1
+    return recovered
+
+
+def requeue(row):
+    """Send a failed or unknown row again (an administrator's decision)."""
+    with transaction.atomic():
+        updated = Outbox.objects.filter(pk=row.pk, status__in=[Outbox.Status.FAILED, Outbox.Status.UNKNOWN]).update(
+            status=Outbox.Status.QUEUED, next_attempt_at=timezone.now(), attempts=0, last_error=""
+        )
+        if updated:
+            transaction.on_commit(lambda: dispatch(row.pk))
+    return bool(updated)

@@ -1,0 +1,161 @@
+"""What agents do to a ticket. Each operation is one transaction that
+changes the ticket, records an event and queues what must be sent."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contacts.channels import Channel
+from contacts.models import Message, Ticket, TicketEvent
+from contacts.services.events import record_event
+from contacts.services.notifications import email_subject, new_message_id, thread_headers
+from contacts.services.outbox import enqueue
+
+
+class TicketActionError(Exception):
+    """An agent's action that cannot be carried out; the text says why."""
+
+
+def reply_channel(ticket, channel=None):
+    """The channel an answer takes (the one asked for, else the one the
+    citizen used when it can carry an answer) and its recipient."""
+    contact = ticket.contact
+    reachable = {}
+    if contact.email:
+        reachable[Channel.EMAIL] = contact.email
+    if contact.phone and contact.sms_consent:
+        reachable[Channel.SMS] = contact.phone
+    if channel:
+        if channel not in reachable:
+            raise TicketActionError(
+                _("The citizen cannot be reached by %(channel)s.") % {"channel": Channel(channel).label}
+            )
+        return channel, reachable[channel]
+    preferred = {Channel.SMS: [Channel.SMS, Channel.EMAIL]}.get(ticket.channel, [Channel.EMAIL, Channel.SMS])
+    for candidate in preferred:
+        if candidate in reachable:
+            return candidate, reachable[candidate]
+    raise TicketActionError(_("The citizen left neither an email address nor a phone number that accepts SMS."))
+
+
+@transaction.atomic
+def reply(ticket, agent, text, *, channel=None, subject=""):
+    """Answer the citizen through their channel."""
+    text = (text or "").strip()
+    if not text:
+        raise TicketActionError(_("The answer is empty."))
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    channel, recipient = reply_channel(ticket, channel)
+    now = timezone.now()
+    external_id = new_message_id() if channel == Channel.EMAIL else ""
+    if channel == Channel.EMAIL:
+        payload = {"subject": email_subject(ticket, subject), "text": text, "message_id": external_id}
+        payload.update(thread_headers(ticket))
+    else:
+        payload = {"text": text}
+    message = Message.objects.create(
+        ticket=ticket,
+        direction=Message.Direction.OUT,
+        channel=channel,
+        author=agent,
+        subject=payload.get("subject", ""),
+        body_text=text,
+        external_id=external_id,
+        created_at=now,
+    )
+    enqueue(channel, recipient, payload, idempotency_key=f"message:{message.pk}", ticket=ticket, message=message)
+    fields = ["updated_at"]
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+        fields.append("first_response_at")
+    if ticket.status == Ticket.Status.NEW:
+        ticket.status = Ticket.Status.OPEN
+        fields.append("status")
+    ticket.save(update_fields=fields)
+    record_event(ticket, TicketEvent.Kind.REPLIED, actor=agent, message=message.pk, channel=channel)
+    return message
+
+
+@transaction.atomic
+def note(ticket, agent, text):
+    """An internal note: agents see it, the citizen never does."""
+    text = (text or "").strip()
+    if not text:
+        raise TicketActionError(_("The note is empty."))
+    message = Message.objects.create(
+        ticket=ticket,
+        direction=Message.Direction.OUT,
+        channel=ticket.channel,
+        author=agent,
+        body_text=text,
+        is_internal=True,
+    )
+    record_event(ticket, TicketEvent.Kind.NOTE_ADDED, actor=agent, message=message.pk)
+    return message
+
+
+@transaction.atomic
+def change_status(ticket, status, actor=None):
+    """Move the ticket to ``status``; an illegal move raises InvalidTransition
+    and changes nothing."""
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    previous = ticket.status
+    if previous == status:
+        return ticket
+    ticket.status = status
+    ticket.check_transition(status)
+    now = timezone.now()
+    if status == Ticket.Status.RESOLVED:
+        ticket.resolved_at = now
+    elif status == Ticket.Status.CLOSED:
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+    elif status == Ticket.Status.OPEN:
+        ticket.resolved_at = None
+    ticket.save()
+    record_event(ticket, TicketEvent.Kind.STATUS_CHANGED, actor=actor, previous=previous, status=status)
+    return ticket
+
+
+def close(ticket, actor=None):
+    return change_status(ticket, Ticket.Status.CLOSED, actor)
+
+
+@transaction.atomic
+def assign(ticket, actor, assignee):
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    previous = ticket.assignee_id
+    ticket.assignee = assignee
+    ticket.save(update_fields=["assignee", "updated_at"])
+    record_event(
+        ticket,
+        TicketEvent.Kind.ASSIGNED,
+        actor=actor,
+        previous=previous,
+        assignee=assignee.pk if assignee else None,
+    )
+    return ticket
+
+
+@transaction.atomic
+def transfer(ticket, actor, service, reason):
+    """Pass the ticket to another service, with the reason why."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise TicketActionError(_("A transfer needs a reason."))
+    ticket = Ticket.objects.select_for_update().select_related("service").get(pk=ticket.pk)
+    if ticket.service_id == service.pk:
+        raise TicketActionError(_("The ticket is already in this service."))
+    previous = ticket.service
+    ticket.service = service
+    ticket.assignee = None
+    ticket.save(update_fields=["service", "assignee", "updated_at"])
+    record_event(
+        ticket,
+        TicketEvent.Kind.TRANSFERRED,
+        actor=actor,
+        from_service=str(previous) if previous else None,
+        to_service=str(service),
+        reason=reason,
+    )
+    return ticket

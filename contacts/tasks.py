@@ -1,0 +1,13 @@
+from celery import shared_task
+
+from contacts.services import outbox
+
+
+@shared_task(name="contacts.tasks.deliver_outbox")
+def deliver_outbox(outbox_id):
+    return outbox.deliver(outbox_id)
+
+
+@shared_task(name="contacts.tasks.sweep_outbox")
+def sweep_outbox():
+    return outbox.sweep()

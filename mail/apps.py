@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MailConfig(AppConfig):
+    name = "mail"
+    verbose_name = _("Email")
+
+    def ready(self):
+        from contacts.channels import Channel
+        from contacts.senders import register_sender
+        from mail.senders import deliver_email
+
+        # A resend carries the same Message-ID, which mail clients collapse.
+        register_sender(Channel.EMAIL, deliver_email, resend_is_safe=True)

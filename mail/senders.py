@@ -1,0 +1,57 @@
+"""Delivering an outbox email through Django's email backend (any
+django-anymail ESP, SMTP, or the console)."""
+
+import smtplib
+
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused, AnymailRequestsAPIError
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+
+from contacts.senders import PermanentDeliveryError, TemporaryDeliveryError
+
+
+def build_email(row):
+    payload = row.payload
+    headers = {"Message-ID": payload["message_id"]} if payload.get("message_id") else {}
+    if payload.get("in_reply_to"):
+        headers["In-Reply-To"] = payload["in_reply_to"]
+    if payload.get("references"):
+        headers["References"] = " ".join(payload["references"])
+    headers["Auto-Submitted"] = "auto-replied" if row.idempotency_key.startswith("ack:") else "no"
+    message = EmailMultiAlternatives(
+        subject=payload.get("subject", ""),
+        body=payload.get("text", ""),
+        from_email=payload.get("from") or settings.DEFAULT_FROM_EMAIL,
+        to=[row.recipient],
+        reply_to=[payload["reply_to"]] if payload.get("reply_to") else None,
+        headers=headers,
+    )
+    if payload.get("html"):
+        message.attach_alternative(payload["html"], "text/html")
+    return message
+
+
+def deliver_email(row):
+    message = build_email(row)
+    try:
+        get_connection().send_messages([message])
+    except AnymailRecipientsRefused as exc:
+        raise PermanentDeliveryError(f"recipient refused: {exc}") from exc
+    except AnymailRequestsAPIError as exc:
+        status = getattr(exc, "status_code", None)
+        if status is not None and 400 <= status < 500 and status != 429:
+            raise PermanentDeliveryError(f"provider refused the message ({status}): {exc}") from exc
+        raise TemporaryDeliveryError(f"provider error ({status}): {exc}") from exc
+    except AnymailAPIError as exc:
+        raise TemporaryDeliveryError(str(exc)) from exc
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise PermanentDeliveryError(f"recipient refused: {exc}") from exc
+    except smtplib.SMTPResponseException as exc:
+        if 500 <= exc.smtp_code < 600:
+            raise PermanentDeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+        raise TemporaryDeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        raise TemporaryDeliveryError(f"{type(exc).__name__}: {exc}") from exc
+    status = getattr(message, "anymail_status", None)
+    provider_id = getattr(status, "message_id", None) if status else None
+    return str(provider_id or row.payload.get("message_id", ""))
