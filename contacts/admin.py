@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from contacts.models import Attachment, Contact, Message, Outbox, Ticket, TicketEvent
+from contacts.models import Absence, AgentProfile, Attachment, Contact, Message, Outbox, Ticket, TicketEvent
 from contacts.services.outbox import requeue
 
 
@@ -103,3 +103,16 @@ class OutboxAdmin(admin.ModelAdmin):
             ngettext("%(count)d item queued again.", "%(count)d items queued again.", count) % {"count": count},
             messages.SUCCESS,
         )
+
+
+class AbsenceInline(admin.TabularInline):
+    model = Absence
+    extra = 0
+
+
+@admin.register(AgentProfile)
+class AgentProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "organisation", "role", "is_available", "on_call"]
+    list_filter = ["organisation", "role", "is_available", "on_call"]
+    filter_horizontal = ["services"]
+    inlines = [AbsenceInline]

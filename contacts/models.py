@@ -4,7 +4,7 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -351,3 +351,49 @@ class Outbox(models.Model):
 
     def __str__(self):
         return f"{self.get_channel_display()} → {self.recipient} ({self.get_status_display()})"
+
+
+class AgentProfile(models.Model):
+    """An agent's organisation, services, role and availability."""
+
+    class Role(models.TextChoices):
+        AGENT = "agent", _("Agent")
+        SUPERVISOR = "supervisor", _("Supervisor")
+        MANAGER = "manager", _("Manager")
+        ADMINISTRATOR = "administrator", _("Administrator")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent", verbose_name=_("user")
+    )
+    organisation = models.ForeignKey(
+        "kb.Organisation", on_delete=models.CASCADE, related_name="agents", verbose_name=_("organisation")
+    )
+    services = models.ManyToManyField("kb.Service", related_name="agents", blank=True, verbose_name=_("services"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AGENT)
+    is_available = models.BooleanField(_("available"), default=True)
+    on_call = models.BooleanField(_("on call for urgent requests"), default=False)
+
+    class Meta:
+        verbose_name = _("agent profile")
+        verbose_name_plural = _("agent profiles")
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()})"
+
+
+class Absence(models.Model):
+    """A period when an agent is away and must not be given tickets."""
+
+    agent = models.ForeignKey(AgentProfile, on_delete=models.CASCADE, related_name="absences", verbose_name=_("agent"))
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+
+    class Meta:
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="absence_ends_after_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.agent}: {self.starts_at:%Y-%m-%d} → {self.ends_at:%Y-%m-%d}"

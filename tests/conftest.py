@@ -1,0 +1,33 @@
+import pytest
+from django.conf import settings
+
+from kb.models import Organisation, Service
+
+
+@pytest.fixture
+def organisation(db):
+    organisation = Organisation.objects.create(slug="cd99", name="Département de Seine-et-Ornain", kind="departement")
+    Service.objects.create(organisation=organisation, slug="accueil", name="Accueil", is_triage=True, sla_hours=48)
+    Service.objects.create(organisation=organisation, slug="insertion", name="Insertion", sla_hours=72)
+    return organisation
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def eager_celery(settings):
+    """Run Celery tasks in-process for this test (delivery after commit)."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+def pytest_report_header(config):
+    return f"database: {settings.DATABASES['default']['ENGINE']}, redis: {settings.REDIS_URL or 'none'}"
