@@ -128,6 +128,8 @@ CELERY_BEAT_SCHEDULE = {
 # Outbound email: console by default; any django-anymail backend (or SMTP) by
 # setting EMAIL_BACKEND and the ANYMAIL_* variables of the chosen provider.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+if os.environ.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Aiguillage <ne-pas-repondre@aiguillage.localhost>")
 EMAIL_MESSAGE_ID_DOMAIN = os.environ.get("EMAIL_MESSAGE_ID_DOMAIN", "aiguillage.localhost")
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}

@@ -31,3 +31,14 @@ def eager_celery(settings):
 
 def pytest_report_header(config):
     return f"database: {settings.DATABASES['default']['ENGINE']}, redis: {settings.REDIS_URL or 'none'}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_broker():
+    """Start from an empty test Redis database (broker, cache, channel layer)."""
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        client.flushdb()
+        client.close()

@@ -143,7 +143,7 @@ def transfer(ticket, actor, service, reason):
     reason = (reason or "").strip()
     if not reason:
         raise TicketActionError(_("A transfer needs a reason."))
-    ticket = Ticket.objects.select_for_update().select_related("service").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("service").get(pk=ticket.pk)
     if ticket.service_id == service.pk:
         raise TicketActionError(_("The ticket is already in this service."))
     previous = ticket.service
