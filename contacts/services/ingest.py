@@ -144,7 +144,7 @@ def _ingest(inbound, organisation, stored_files):
 
         route(ticket)
         if not inbound.auto_submitted:
-            acknowledge(ticket)
+            acknowledge(ticket, message)
     else:
         record_event(ticket, TicketEvent.Kind.MESSAGE_RECEIVED, message=message.pk, channel=inbound.channel)
         if not inbound.auto_submitted and ticket.status in (Ticket.Status.PENDING, Ticket.Status.RESOLVED):

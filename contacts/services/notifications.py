@@ -22,8 +22,12 @@ def email_subject(ticket, subject=""):
     return subject if tag in subject else f"{subject} {tag}"
 
 
-def thread_headers(ticket):
-    """In-Reply-To and References for a new email on this ticket."""
+def thread_headers(ticket, answering=None):
+    """In-Reply-To and References for a new email on this ticket (when it
+    answers a message just received, that message is the whole thread)."""
+    if answering is not None:
+        ids = [answering.external_id] if answering.external_id.startswith("<") else []
+        return {"in_reply_to": ids[-1] if ids else "", "references": ids}
     ids = list(
         Message.objects.filter(ticket=ticket, channel=Channel.EMAIL, is_internal=False)
         .exclude(external_id="")
@@ -34,7 +38,7 @@ def thread_headers(ticket):
     return {"in_reply_to": ids[-1] if ids else "", "references": ids[-20:]}
 
 
-def acknowledge(ticket):
+def acknowledge(ticket, message=None):
     """Tell the citizen their request was received, with its reference.
 
     By email when we have an address, else by SMS when they consented.
@@ -58,7 +62,7 @@ def acknowledge(ticket):
                     "subject": email_subject(ticket, _("We have received your request")),
                     "text": render_to_string("contacts/acknowledgement.txt", context).strip(),
                     "message_id": message_id,
-                    **thread_headers(ticket),
+                    **thread_headers(ticket, answering=message),
                 },
                 idempotency_key=f"ack:{ticket.pk}",
                 ticket=ticket,

@@ -11,7 +11,7 @@ import random
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -25,20 +25,37 @@ logger = logging.getLogger(__name__)
 
 def enqueue(channel, recipient, payload, *, idempotency_key, ticket=None, message=None, not_before=None):
     """The outbox row for this key, created (and dispatched after commit) if new."""
-    row, created = Outbox.objects.get_or_create(
+    row = Outbox(
+        channel=channel,
+        recipient=recipient,
+        payload=payload,
         idempotency_key=idempotency_key,
-        defaults={
-            "channel": channel,
-            "recipient": recipient,
-            "payload": payload,
-            "ticket": ticket,
-            "message": message,
-            "next_attempt_at": not_before or timezone.now(),
-        },
+        ticket=ticket,
+        message=message,
+        next_attempt_at=not_before or timezone.now(),
     )
-    if created:
-        transaction.on_commit(lambda: dispatch(row.pk, eta=not_before))
+    row.pk = _insert_unless_key_exists(row)
+    if row.pk is None:
+        return Outbox.objects.get(idempotency_key=idempotency_key)
+    transaction.on_commit(lambda: dispatch(row.pk, eta=not_before))
     return row
+
+
+def _insert_unless_key_exists(row):
+    """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, in
+    one round trip; None when the key was already there."""
+    fields = [f for f in Outbox._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(Outbox._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote('idempotency_key')}) DO NOTHING RETURNING {quote(Outbox._meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        inserted = cursor.fetchone()
+    return inserted[0] if inserted else None
 
 
 def dispatch(outbox_id, eta=None):
