@@ -28,7 +28,7 @@ run: install
 	@echo "Aiguillage runs at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "Demo logins: admin / admin (administrator), agent1 / agent1 and agent2 / agent2 (agents)"
 	@echo ""
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Installs what the tests need and runs them on PostgreSQL and Redis.
 test: install

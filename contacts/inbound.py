@@ -27,8 +27,9 @@ class InboundMessage:
     sender_name: str = ""
     postcode: str = ""
     subject: str = ""
-    text: str = ""
-    html: str = ""
+    text: str = ""  # the new content (quoted history and signature stripped)
+    full_text: str = ""  # the whole text as received, when it differs from ``text``
+    html: str = ""  # sanitised HTML
     attachments: list[InboundAttachment] = field(default_factory=list)
     # Thread hints: a ticket reference (e.g. "[CD99-2026-000123]" in a
     # subject), the ids this message answers (In-Reply-To, References), and

@@ -201,6 +201,9 @@ class Message(models.Model):
     )
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     body_text = models.TextField(_("text"), blank=True, help_text=_("The new content of the message."))
+    body_full = models.TextField(
+        _("full text"), blank=True, help_text=_("The whole text as received, with quoted history and signature.")
+    )
     body_html = models.TextField(_("HTML (sanitised)"), blank=True)
     external_id = models.CharField(
         _("external id"), max_length=300, blank=True, help_text=_("Message-ID or the channel's own id.")

@@ -131,6 +131,7 @@ def _ingest(inbound, organisation, stored_files):
         channel=inbound.channel,
         subject=inbound.subject[:300],
         body_text=inbound.text,
+        body_full=inbound.full_text if inbound.full_text != inbound.text else "",
         body_html=inbound.html,
         external_id=inbound.external_id,
         raw_ref=inbound.raw_ref[:300],
