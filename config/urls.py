@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from django.views.generic import RedirectView
 
 from config.health import healthz
 
@@ -9,4 +10,6 @@ admin.site.site_title = "Aiguillage"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("webhooks/anymail/", include("anymail.urls")),
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

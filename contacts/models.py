@@ -39,6 +39,9 @@ class Contact(models.Model):
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True, help_text=_("E.164 format"))
     postcode = models.CharField(_("postcode"), max_length=10, blank=True)
+    email_bounced_at = models.DateTimeField(
+        _("email address bounced at"), null=True, blank=True, help_text=_("Set when mail to it hard-bounces.")
+    )
     sms_consent = models.BooleanField(_("consents to SMS"), default=False)
     sms_consent_at = models.DateTimeField(_("SMS consent given or withdrawn at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)

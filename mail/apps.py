@@ -13,3 +13,10 @@ class MailConfig(AppConfig):
 
         # A resend carries the same Message-ID, which mail clients collapse.
         register_sender(Channel.EMAIL, deliver_email, resend_is_safe=True)
+
+        from anymail.signals import inbound, tracking
+
+        from mail.webhooks import on_inbound, on_tracking
+
+        inbound.connect(on_inbound, dispatch_uid="mail-inbound")
+        tracking.connect(on_tracking, dispatch_uid="mail-tracking")
