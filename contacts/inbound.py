@@ -42,3 +42,5 @@ class InboundMessage:
     sms_consent: bool | None = None
     received_at: datetime | None = None
     raw_ref: str = ""
+    # The address of ours the citizen wrote to (answers say Reply-To: it).
+    mailbox_address: str = ""

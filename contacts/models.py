@@ -138,6 +138,9 @@ class Ticket(models.Model):
         related_name="assigned_tickets",
         verbose_name=_("assignee"),
     )
+    reply_address = models.EmailField(
+        _("our address the citizen wrote to"), blank=True, help_text=_("Answers by email carry it as Reply-To.")
+    )
     not_understood = models.BooleanField(
         _("not understood"), default=False, help_text=_("The router could not tell which topic this is.")
     )

@@ -6,7 +6,9 @@ import smtplib
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused, AnymailRequestsAPIError
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
 
+from contacts.models import Attachment
 from contacts.senders import PermanentDeliveryError, TemporaryDeliveryError
 
 
@@ -26,9 +28,16 @@ def build_email(row):
         reply_to=[payload["reply_to"]] if payload.get("reply_to") else None,
         headers=headers,
     )
-    if payload.get("html"):
-        message.attach_alternative(payload["html"], "text/html")
+    message.attach_alternative(payload.get("html") or render_html(payload.get("text", "")), "text/html")
+    for attachment in Attachment.objects.filter(pk__in=payload.get("attachments") or []):
+        with attachment.file.open("rb") as handle:
+            message.attach(attachment.filename, handle.read(), attachment.content_type)
     return message
+
+
+def render_html(text):
+    """The HTML alternative of a plain-text answer: the same words, escaped."""
+    return render_to_string("mail/message.html", {"body": text})
 
 
 def deliver_email(row):

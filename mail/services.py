@@ -79,6 +79,7 @@ def process(row, raw_bytes=None):
         mailbox_address=row.mailbox.address if row.mailbox else "",
         raw_ref=f"raw:{row.pk}",
     )
+    inbound.mailbox_address = row.mailbox.address if row.mailbox else ""
     if parsed.from_email and parsed.from_email in own_addresses():
         inbound.auto_submitted = True
         parsed.auto_reason = parsed.auto_reason or "sent from one of our own addresses"

@@ -116,6 +116,7 @@ def _ingest(inbound, organisation, stored_files):
             contact=contact,
             subject=(inbound.subject or inbound.text.strip().split("\n")[0])[:300],
             channel=inbound.channel,
+            reply_address=inbound.mailbox_address[:254],
             created_at=received_at,
         )
         data = {"channel": inbound.channel}
@@ -137,8 +138,7 @@ def _ingest(inbound, organisation, stored_files):
         raw_ref=inbound.raw_ref[:300],
         created_at=received_at,
     )
-    for item in inbound.attachments:
-        _store_attachment(message, item, stored_files)
+    store_attachments(message, inbound.attachments, stored_files)
 
     if outcome == "created":
         from routing import route
@@ -193,6 +193,11 @@ def _reference_in(inbound):
         if match:
             return match.group(1)
     return ""
+
+
+def store_attachments(message, items, stored_files):
+    """Store each attachment; the caller deletes ``stored_files`` on rollback."""
+    return [_store_attachment(message, item, stored_files) for item in items]
 
 
 def _store_attachment(message, item, stored_files):

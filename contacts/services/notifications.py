@@ -62,6 +62,7 @@ def acknowledge(ticket, message=None):
                     "subject": email_subject(ticket, _("We have received your request")),
                     "text": render_to_string("contacts/acknowledgement.txt", context).strip(),
                     "message_id": message_id,
+                    "reply_to": ticket.reply_address,
                     **thread_headers(ticket, answering=message),
                 },
                 idempotency_key=f"ack:{ticket.pk}",

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from contacts.channels import Channel
 from contacts.models import Message, Ticket, TicketEvent
 from contacts.services.events import record_event
+from contacts.services.ingest import store_attachments
 from contacts.services.notifications import email_subject, new_message_id, thread_headers
 from contacts.services.outbox import enqueue
 
@@ -38,9 +39,20 @@ def reply_channel(ticket, channel=None):
     raise TicketActionError(_("The citizen left neither an email address nor a phone number that accepts SMS."))
 
 
-@transaction.atomic
-def reply(ticket, agent, text, *, channel=None, subject=""):
-    """Answer the citizen through their channel."""
+def reply(ticket, agent, text, *, channel=None, subject="", attachments=()):
+    """Answer the citizen through their channel (attachments: email only)."""
+    stored_files = []
+    try:
+        with transaction.atomic():
+            return _reply(ticket, agent, text, channel, subject, attachments, stored_files)
+    except BaseException:
+        from contacts.services.ingest import _delete_files
+
+        _delete_files(stored_files)
+        raise
+
+
+def _reply(ticket, agent, text, channel, subject, attachments, stored_files):
     text = (text or "").strip()
     if not text:
         raise TicketActionError(_("The answer is empty."))
@@ -48,8 +60,15 @@ def reply(ticket, agent, text, *, channel=None, subject=""):
     channel, recipient = reply_channel(ticket, channel)
     now = timezone.now()
     external_id = new_message_id() if channel == Channel.EMAIL else ""
+    if attachments and channel != Channel.EMAIL:
+        raise TicketActionError(_("Documents can only be sent by email."))
     if channel == Channel.EMAIL:
-        payload = {"subject": email_subject(ticket, subject), "text": text, "message_id": external_id}
+        payload = {
+            "subject": email_subject(ticket, subject),
+            "text": text,
+            "message_id": external_id,
+            "reply_to": ticket.reply_address,
+        }
         payload.update(thread_headers(ticket))
     else:
         payload = {"text": text}
@@ -63,6 +82,9 @@ def reply(ticket, agent, text, *, channel=None, subject=""):
         external_id=external_id,
         created_at=now,
     )
+    if attachments:
+        stored = store_attachments(message, attachments, stored_files)
+        payload["attachments"] = [attachment.pk for attachment in stored]
     enqueue(channel, recipient, payload, idempotency_key=f"message:{message.pk}", ticket=ticket, message=message)
     fields = ["updated_at"]
     if ticket.first_response_at is None:

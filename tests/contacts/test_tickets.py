@@ -89,3 +89,38 @@ def test_events_are_append_only(make_inbound):
         event.save()
     with pytest.raises(ValidationError):
         event.delete()
+
+
+@pytest.mark.django_db
+def test_reply_with_a_document_is_sent_as_an_email_attachment_in_text_and_html(
+    make_inbound, admin_user, eager_celery, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from contacts.inbound import InboundAttachment
+
+    ticket = ingest(make_inbound(mailbox_address="contact@cd99.example")).ticket
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(
+            ticket,
+            admin_user,
+            "Voici le formulaire <à remplir>.",
+            attachments=[InboundAttachment("formulaire.pdf", "application/pdf", b"%PDF-1.4 formulaire")],
+        )
+
+    sent = mail.outbox[-1]
+    assert sent.reply_to == ["contact@cd99.example"]
+    assert sent.attachments[0][0] == "formulaire.pdf"
+    html, mimetype = sent.alternatives[0]
+    assert mimetype == "text/html"
+    assert "&lt;à remplir&gt;" in html
+
+
+@pytest.mark.django_db
+def test_documents_cannot_be_sent_by_sms(make_inbound, admin_user):
+    from contacts.inbound import InboundAttachment
+
+    ticket = ingest(make_inbound(channel="sms", sender_email="", sender_phone="0639980005", sms_consent=True)).ticket
+    with pytest.raises(TicketActionError, match="only be sent by email"):
+        reply(ticket, admin_user, "Voici", attachments=[InboundAttachment("a.pdf", "application/pdf", b"x")])
+    assert not Message.objects.filter(direction="out").exists()
