@@ -71,6 +71,11 @@ def sync(client, mailbox, batch=FETCH_BATCH):
     return counts
 
 
+def has_unseen_uids(client, mailbox):
+    status = client.folder_status(mailbox.folder, [b"UIDNEXT"])
+    return int(status[b"UIDNEXT"]) - 1 > mailbox.last_uid
+
+
 def after_import(client, mailbox, uid):
     if mailbox.after_import == Mailbox.AfterImport.MOVE and mailbox.move_to:
         if client.has_capability("MOVE"):
@@ -116,6 +121,8 @@ def listen(mailbox, stop=lambda: False, idle_seconds=IDLE_SECONDS, poll_seconds=
             while not stop():
                 sync(client, mailbox)
                 close_old_connections()
+                if has_unseen_uids(client, mailbox):
+                    continue  # arrived during the sync: no IDLE would announce it
                 if client.has_capability("IDLE"):
                     client.idle()
                     try:
