@@ -137,6 +137,7 @@ class RawMessage(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organisation", "sha256"], name="rawmessage_unique_bytes"),
         ]
+        indexes = [models.Index(fields=["organisation", "message_id"])]
 
     def __str__(self):
         return f"{self.message_id or self.sha256[:12]} ({self.get_status_display()})"

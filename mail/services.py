@@ -4,6 +4,8 @@ it raw first, then parse it and hand it to ``contacts.services.ingest``."""
 import hashlib
 import logging
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -11,6 +13,7 @@ from django.utils import timezone
 from contacts.models import Contact, Message, Outbox, TicketEvent
 from contacts.services import IngestError, ingest
 from contacts.services.events import record_event
+from mail.headers import message_id
 from mail.models import Mailbox, RawMessage
 
 logger = logging.getLogger(__name__)
@@ -26,6 +29,16 @@ class Received:
 
 def own_addresses():
     return set(Mailbox.objects.values_list("address", flat=True))
+
+
+def peek_message_id(raw_bytes):
+    """The Message-ID header, read from the head only (cheap, never raises)."""
+    head = raw_bytes[:65536].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    try:
+        value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID", "")
+        return (message_id(str(value)) or "")[:300] if value else ""
+    except Exception:
+        return ""
 
 
 def store_raw(raw_bytes, *, organisation, mailbox=None, source, imap_uid=None):
@@ -55,6 +68,16 @@ def store_raw(raw_bytes, *, organisation, mailbox=None, source, imap_uid=None):
 
 def receive(raw_bytes, *, organisation, mailbox=None, source=RawMessage.Source.IMAP, imap_uid=None):
     """Store, parse and ingest one raw email; never raises for a bad message."""
+    peeked_id = peek_message_id(raw_bytes)
+    if peeked_id:
+        # The same message delivered again (a provider retry rebuilds its bytes).
+        seen = (
+            RawMessage.objects.filter(organisation=organisation, message_id=peeked_id)
+            .exclude(status=RawMessage.Status.PENDING)
+            .first()
+        )
+        if seen is not None:
+            return Received("duplicate", seen, seen.ticket, seen.reason)
     row, created = store_raw(raw_bytes, organisation=organisation, mailbox=mailbox, source=source, imap_uid=imap_uid)
     if not created and row.status != RawMessage.Status.PENDING:
         return Received("duplicate", row, row.ticket, row.reason)

@@ -1,4 +1,5 @@
 import shutil
+import tempfile
 
 import pytest
 
@@ -8,13 +9,17 @@ from tests.support.emails import USER
 
 
 @pytest.fixture(scope="session")
-def dovecot_server(tmp_path_factory):
+def dovecot_server():
     if shutil.which("dovecot") is None:
         pytest.fail("Dovecot is not installed: .ci/debian-packages installs dovecot-imapd")
-    server = Dovecot(tmp_path_factory.mktemp("dovecot"), {USER: "secret-imap"})
+    # Dovecot's own processes run as the dovecot user: pytest's private
+    # temporary folders are out of their reach.
+    root = tempfile.mkdtemp(prefix="aiguillage-dovecot-")
+    server = Dovecot(root, {USER: "secret-imap"})
     server.start()
     yield server
     server.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -68,11 +68,18 @@ def test_uidvalidity_change_rescans_without_duplicates(dovecot, mailbox):
     assert Message.objects.count() == 3
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_wrong_password_is_recorded_on_the_mailbox_and_retried(dovecot, mailbox, monkeypatch):
     monkeypatch.setenv("TEST_IMAP_SECRET", "wrong")
     stop = threading.Event()
-    thread = threading.Thread(target=imap.listen, args=(mailbox, stop.is_set), kwargs={"idle_seconds": 1})
+
+    def run():
+        try:
+            imap.listen(mailbox, stop.is_set, idle_seconds=1)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
     thread.start()
     try:
         wait_until(
