@@ -141,6 +141,16 @@ class Ticket(models.Model):
     reply_address = models.EmailField(
         _("our address the citizen wrote to"), blank=True, help_text=_("Answers by email carry it as Reply-To.")
     )
+    oriented_to = models.ForeignKey(
+        "kb.Service",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="oriented_tickets",
+        verbose_name=_("oriented to"),
+        help_text=_("The competent service of another administration the citizen was directed to."),
+    )
+    tags = models.JSONField(_("tags"), default=list, blank=True)
     not_understood = models.BooleanField(
         _("not understood"), default=False, help_text=_("The router could not tell which topic this is.")
     )
@@ -273,6 +283,12 @@ class TicketEvent(models.Model):
         DELIVERY_FAILED = "delivery_failed", _("Delivery failed")
         SMS_SENT = "sms_sent", _("SMS sent")
         RATED = "rated", _("Rated")
+        ORIENTED = "oriented", _("Oriented to another administration")
+        URGENT_NOTIFIED = "urgent_notified", _("On-call agents notified")
+        SLA_WARNING = "sla_warning", _("Answer due soon")
+        SLA_BREACHED = "sla_breached", _("Answer overdue")
+        ESCALATED = "escalated", _("Escalated")
+        CORRECTED = "corrected", _("Routing corrected")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket"))
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)

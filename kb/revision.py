@@ -1,6 +1,9 @@
 """The knowledge base's revision number: bumped by every change (import,
 admin edit), read by whoever caches something built from the knowledge base."""
 
+import contextlib
+import threading
+
 from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -18,8 +21,26 @@ def bump():
             Revision.objects.get_or_create(pk=1, defaults={"value": 1})
 
 
+_state = threading.local()
+
+
+@contextlib.contextmanager
+def suspended():
+    """Changes inside do not bump the revision one by one; append anything to
+    the yielded list to bump it once at the end."""
+    changes = []
+    previous = getattr(_state, "suspended", False)
+    _state.suspended = True
+    try:
+        yield changes
+    finally:
+        _state.suspended = previous
+    if changes:
+        bump()
+
+
 def _on_change(sender, **kwargs):
-    if sender is Revision or kwargs.get("raw"):
+    if sender is Revision or kwargs.get("raw") or getattr(_state, "suspended", False):
         return
     bump()
 

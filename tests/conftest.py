@@ -42,3 +42,12 @@ def _clean_broker():
         client = redis.Redis.from_url(settings.REDIS_URL)
         client.flushdb()
         client.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_matcher():
+    """Each test's database starts over, and so do knowledge-base revisions:
+    forget the matcher built for another test."""
+    from routing import matcher
+
+    matcher.reset_cache()

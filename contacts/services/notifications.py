@@ -38,6 +38,16 @@ def thread_headers(ticket, answering=None):
     return {"in_reply_to": ids[-1] if ids else "", "references": ids[-20:]}
 
 
+def emergency_numbers(ticket):
+    """For an urgent request, the national numbers that fit its situation."""
+    if ticket.priority != "urgent":
+        return []
+    from routing.urgency_numbers import relevant_numbers
+
+    categories = [tag.split(":", 1)[1] for tag in ticket.tags if tag.startswith("urgence:")]
+    return relevant_numbers(categories)
+
+
 def acknowledge(ticket, message=None):
     """Tell the citizen their request was received, with its reference.
 
@@ -52,6 +62,7 @@ def acknowledge(ticket, message=None):
             "due": formats.date_format(ticket.due_at.astimezone(ticket.organisation.tzinfo), "l j F")
             if ticket.due_at
             else "",
+            "emergency_numbers": emergency_numbers(ticket),
         }
         if contact.email:
             message_id = new_message_id()

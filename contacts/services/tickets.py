@@ -169,6 +169,7 @@ def transfer(ticket, actor, service, reason):
     if ticket.service_id == service.pk:
         raise TicketActionError(_("The ticket is already in this service."))
     previous = ticket.service
+    _record_correction(ticket, actor, service=service)
     ticket.service = service
     ticket.assignee = None
     ticket.save(update_fields=["service", "assignee", "updated_at"])
@@ -181,3 +182,30 @@ def transfer(ticket, actor, service, reason):
         reason=reason,
     )
     return ticket
+
+
+@transaction.atomic
+def change_topic(ticket, actor, topic):
+    """An agent says what the request is really about: a routing correction."""
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("topic").get(pk=ticket.pk)
+    if ticket.topic_id == (topic.pk if topic else None):
+        return ticket
+    previous = ticket.topic
+    _record_correction(ticket, actor, topic=topic)
+    ticket.topic = topic
+    ticket.not_understood = False
+    ticket.save(update_fields=["topic", "not_understood", "updated_at"])
+    record_event(
+        ticket,
+        TicketEvent.Kind.CORRECTED,
+        actor=actor,
+        from_topic=previous.slug if previous else None,
+        to_topic=topic.slug if topic else None,
+    )
+    return ticket
+
+
+def _record_correction(ticket, agent, **change):
+    from routing.corrections import record_correction
+
+    record_correction(ticket, agent, **change)

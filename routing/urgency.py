@@ -1,0 +1,118 @@
+"""Signs that a citizen is in danger or about to lose their home, heating,
+food or resources. Missing one is the worst error the product can make, so
+the lexicon errs on the side of recall; an agent lowers a wrong priority."""
+
+import re
+from dataclasses import dataclass, field
+
+from routing.text import words
+
+# Each pattern runs on the folded text with SMS spellings expanded (no
+# accents, lower case, single spaces). Written from the situations
+# themselves, with direct and indirect phrasings.
+LEXICON = {
+    "violence": [
+        r"violen(?:t|te|ce|ces)\b",
+        r"\b(?:me|nous|la|les|l) (?:frappe|frapp\w*|bat|battu\w*|tabasse\w*|etrangl\w*|menace\w*)",
+        r"(?<!du )\bcoups?\b(?! de (?:main|fil|telephone|pouce|coeur))",
+        r"entend\w* des cris",
+        r"ne me laisse (?:pas|plus) tranquille",
+        r"\bme touche\b",
+        r"peur (?:de lui|de elle|de mon (?:mari|conjoint|compagnon|ex|pere|fils)|pour (?:ma|sa|leur|nos|mes) (?:vie|enfants?))",
+        r"\bemprise\b",
+        r"harcel\w*",
+        r"\bviol(?:e|ee|er)?\b",
+        r"n ose (?:plus )?(?:pas )?(?:rentrer|partir|sortir)",
+        r"(?<!pas de )(?<!aucun )\bbless(?:e|ee|ure)s?\b",
+        r"femme battue",
+        r"\bcogne\w*",
+        r"enferm\w* (?:a|dans)",
+    ],
+    "child": [
+        r"enfants? (?:en danger|maltrait\w*|battu\w*|frappe\w*|seuls?|abandonn\w*)",
+        r"maltrait\w*",
+        r"(?:fille|fils|enfant|gamin|petit|petite|ado|adolescente?) (?:a )?(?:fugue|disparu|ne (?:rentre|revient) plus)",
+        r"\bfugue\w*",
+        r"(?:fille|fils|enfant|ado) .{0,40}(?:ne mange plus|se scarifie|se fait frapper|a des bleus)",
+        r"\bbleus? sur\b",
+        r"\battouchement\w*",
+        r"(?:toute? seule?|seuls?) (?:dans|a) (?:l appart\w*|la maison|le logement)",
+        r"\binceste\b",
+    ],
+    "eviction": [
+        r"expuls\w*",
+        r"\bhuissier\w*",
+        r"(?:met|mettre|mettent|jete|jetee|jeter) (?:a la porte|dehors)",
+        r"\bnous met dehors\b|\bon (?:va )?(?:se )?retrouve(?:r)? (?:a la rue|dehors)",
+        r"commandement de quitter",
+        r"change\w* (?:la|les) serrures?",
+        r"concours de la force publique",
+    ],
+    "energy": [
+        r"coup\w* (?:d |de |du |l |le |la )?(?:electricite|courant|gaz|eau|chauffage|compteur|lumiere)",
+        r"(?:electricite|courant|gaz|eau|chauffage|compteur) (?:a ete |ont ete |est |sont )?coup\w*",
+        r"(?:plus|pas) (?:de |d )?(?:electricite|courant|lumiere|chauffage|gaz|eau chaude)",
+        r"\bplus (?:une goutte d eau|d eau)\b",
+        r"\bont coupe\b",
+        r"\bcompteur\b.{0,30}\b(?:coupe|bloque|suspendu|limite)",
+        r"\bfroid\b.{0,40}\b(?:bebe|enfants?|petits?|nuit)",
+    ],
+    "elderly": [
+        r"(?:personne agee|grand (?:mere|pere)|vieille dame|vieux monsieur|voisine? (?:agee|de \d{2} ans)|mere de \d{2} ans|pere de \d{2} ans|\b[7-9]\d ans\b).{0,120}(?:seule?|isole\w*|ne repond plus|tombe\w*|chute|ne mange plus|plus rien|abandonn\w*|maltrait\w*|confus\w*|perdu\w*)",
+        r"ne repond plus (?:au telephone|a la porte|depuis)",
+        r"\bisole\w* (?:et|depuis)\b",
+        r"(?:tombe\w*|chute) .{0,40}(?:ne peut pas se relever|par terre|au sol)",
+        r"(?:prend|vide|gere) (?:ses|son) (?:comptes?|argent|carte).{0,60}(?:plus rien|rien a manger)",
+    ],
+    "suicide": [
+        r"suicid\w*",
+        r"en finir",
+        r"me tuer|me foutre en l air|mettre fin a (?:mes|ma) (?:jours|vie)",
+        r"(?:plus|pas) envie de vivre",
+        r"sauter (?:du|d un) (?:pont|balcon|fenetre)",
+    ],
+    "homeless": [
+        r"(?:a|dans) la rue\b",
+        r"\bsans (?:abri|domicile|logement|toit)\b",
+        r"dor(?:s|t|mir|mons|ment) (?:dans (?:ma|la|une|sa) voiture|dehors|a la rue|dans la rue|dans un parc|sous)",
+        r"nulle part (?:ou )?(?:dormir|aller)",
+        r"(?:ou|pas ou) (?:aller|dormir) ce soir",
+        r"(?:hebergement|logement) d urgence",
+        r"\b115\b",
+    ],
+    "food": [
+        r"(?:plus|pas|rien) (?:rien )?(?:a manger|dans (?:le|mon) (?:frigo|refrigerateur))",
+        r"(?:plus|pas) (?:de quoi )?(?:manger|nourrir)",
+        r"(?:frigo|refrigerateur|placard)s? (?:est |sont )?vides?",
+        r"\bfaim\b",
+        r"(?:plus|pas) (?:un )?(?:centime|sou|euro)\b",
+    ],
+    "health": [
+        r"\bmalaise\b|\binconscient\w*\b|\bne respire plus\b|\bsaigne\w*",
+        r"\bsamu\b|\bpompiers\b|\burgence vitale\b",
+        r"effondr\w*|(?:ne )?(?:repond|bouge|respire) plus\b",
+    ],
+}
+_COMPILED = {category: [re.compile(p) for p in patterns] for category, patterns in LEXICON.items()}
+MAX_TEXT = 50_000
+
+
+@dataclass
+class UrgencyResult:
+    urgent: bool
+    reasons: list = field(default_factory=list)
+    categories: list = field(default_factory=list)
+
+
+def detect_urgency(text):
+    """The urgency signs found in the text, by category."""
+    normalised = " ".join(words((text or "")[:MAX_TEXT]))
+    reasons, categories = [], []
+    for category, patterns in _COMPILED.items():
+        for pattern in patterns:
+            match = pattern.search(normalised)
+            if match:
+                reasons.append(f"{category}: « {match.group(0).strip()} »")
+                categories.append(category)
+                break
+    return UrgencyResult(bool(categories), reasons, categories)
