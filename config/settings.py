@@ -126,6 +126,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "contacts.tasks.sweep_outbox", "schedule": 60.0},
+    "sla-check": {"task": "routing.tasks.check_sla", "schedule": 300.0},
 }
 
 # Outbound email: console by default; any django-anymail backend (or SMTP) by

@@ -425,6 +425,10 @@ def _write_organisation(f):
             org.save()
             report.created = False
     f["_org"] = org
+    wanted_slugs = {s["slug"] for s in f["services"]}
+    report.removed["contact_points"] += (
+        ContactPoint.objects.filter(service__organisation=org).exclude(service__slug__in=wanted_slugs).count()
+    )
     service_fields = ["name", "description", "group", "postcodes", "insee", "sla_hours", "position"]
     services = _sync(
         Service,

@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 
 from routing.text import analyse, content_words, stem
 
-FIELD_WEIGHTS = {"title": 3.0, "keywords": 3.0, "examples": 1.5, "parent": 0.6, "article": 0.4}
+FIELD_WEIGHTS = {"title": 3.0, "keywords": 3.0, "examples": 1.5, "parent": 0.6, "article": 1.0}
 PAIR_BOOST = 1.5  # a pair of consecutive words found together
 SATURATION = 1.2  # how fast repeated evidence for one term stops adding up
 FUZZY_CUTOFF = 84  # rapidfuzz ratio for a misspelt word to count as a known one

@@ -96,7 +96,7 @@ def test_urgent_request_gets_priority_on_call_agents_and_emergency_numbers(cd99)
 
 
 def test_another_administration_competent_means_oriented_with_its_contact_points(cd99):
-    ticket = send("comment on s'inscrit au chômage ? mon cdd s'est terminé vendredi")
+    ticket = send("Comment m'inscrire à France Travail ? j'ai perdu mon emploi")
 
     assert ticket.oriented_to is not None
     assert ticket.oriented_to.organisation.slug == "partenaires"
@@ -112,8 +112,12 @@ def test_a_rule_before_the_matcher_decides_and_is_recorded(cd99):
 
     routes = Service.objects.get(organisation=cd99, slug="routes")
     Rule.objects.create(
-        organisation=cd99, name="Mairies vers routes", stage="before", sender_pattern="@mairie-test.example",
-        set_service=routes, stop=True,
+        organisation=cd99,
+        name="Mairies vers routes",
+        stage="before",
+        sender_pattern="@mairie-test.example",
+        set_service=routes,
+        stop=True,
     )
     ticket = send("Bonjour, je n'ai pas reçu mon RSA", sender_email="secretariat@mairie-test.example")
     assert ticket.service == routes

@@ -2,7 +2,9 @@
 and a handful of tickets across channels. Running it again changes nothing."""
 
 from datetime import timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
@@ -10,8 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from contacts.inbound import InboundAttachment, InboundMessage
+from contacts.models import AgentProfile
 from contacts.services import ingest, note, reply
-from kb.models import Organisation, Service
+from kb.importer import import_files
+from kb.models import Organisation
 
 DEMO_USERS = [
     # username, password, is_superuser
@@ -20,12 +24,7 @@ DEMO_USERS = [
     ("agent2", "agent2", False),
 ]
 
-SERVICES = [
-    ("accueil", "Accueil général", True, 48),
-    ("insertion", "Direction de l'insertion et de l'emploi", False, 72),
-    ("autonomie", "Direction de l'autonomie", False, 48),
-    ("routes", "Direction des routes", False, 120),
-]
+DEMO_KB = Path(settings.BASE_DIR) / "kb" / "fixtures" / "demo.yaml"
 
 
 def demo_messages(now):
@@ -81,17 +80,12 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        organisation, _ = Organisation.objects.get_or_create(
-            slug="demo",
-            defaults={"name": "Département de démonstration", "kind": "departement", "reference_prefix": "DEMO"},
-        )
-        for position, (slug, name, is_triage, sla) in enumerate(SERVICES):
-            Service.objects.get_or_create(
-                organisation=organisation,
-                slug=slug,
-                defaults={"name": name, "is_triage": is_triage, "sla_hours": sla, "position": position},
-            )
+        import_files([DEMO_KB])
+        organisation = Organisation.objects.get(slug="demo")
+        if not organisation.services.filter(is_triage=True).exists():
+            organisation.services.filter(slug="accueil").update(is_triage=True)
 
+        agent_services = {"agent1": ["insertion", "accueil"], "agent2": ["autonomie", "solidarites", "enfance"]}
         User = get_user_model()
         users = {}
         agent_permissions = Permission.objects.filter(
@@ -106,6 +100,9 @@ class Command(BaseCommand):
                 user.save()
                 if not is_superuser:
                     user.user_permissions.set(agent_permissions)
+            if username in agent_services:
+                profile, _ = AgentProfile.objects.get_or_create(user=user, defaults={"organisation": organisation})
+                profile.services.set(organisation.services.filter(slug__in=agent_services[username]))
             users[username] = user
 
         now = timezone.now()
