@@ -24,6 +24,7 @@ FUZZY_MIN_LENGTH = 4
 MIN_SCORE = 3.0
 MIN_COVERAGE = 0.08
 MAX_QUERY_TERMS = 400
+MIN_IDF = 0.2
 
 
 @dataclass
@@ -70,7 +71,10 @@ class Matcher:
         self.postings = postings  # term -> [(doc index, weight)]
         self.idf = idf
         self.vocabulary = vocabulary  # folded word -> stem, for fuzzy expansion
-        self._vocab_list = list(vocabulary)
+        # Misspellings rarely change the first letter: compare within it.
+        self._vocab_by_initial = defaultdict(list)
+        for word in vocabulary:
+            self._vocab_by_initial[word[0]].append(word)
         self._fuzzy_cache = {}
         self._lock = threading.Lock()
 
@@ -115,7 +119,9 @@ class Matcher:
         with self._lock:
             if word in self._fuzzy_cache:
                 return self._fuzzy_cache[word]
-        found = process.extractOne(word, self._vocab_list, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        found = process.extractOne(
+            word, self._vocab_by_initial.get(word[0], ()), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
+        )
         result = self.vocabulary[found[0]] if found else None
         with self._lock:
             self._fuzzy_cache[word] = result
@@ -152,6 +158,8 @@ class Matcher:
                 continue
             total_weight += boost * idf
             known_weight += boost * idf
+            if idf < MIN_IDF:
+                continue  # in most topics: it tells them apart no more than it costs
             for index, weight in self.postings[term]:
                 scores[index] += boost * idf * weight
         if organisations:
