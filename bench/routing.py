@@ -26,7 +26,9 @@ NOUNS = (
     "bus train gare abonnement tarif réduit impôt taxe foncière cadastre urbanisme travaux chantier bruit "
     "voisinage animal chien chat fourrière mariage naissance décès état civil passeport identité élection"
 ).split()
-VERBS = "obtenir demander payer renouveler contester signaler inscrire déclarer trouver recevoir annuler modifier".split()
+VERBS = (
+    "obtenir demander payer renouveler contester signaler inscrire déclarer trouver recevoir annuler modifier".split()
+)
 
 
 def generate(n, rng):

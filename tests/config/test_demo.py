@@ -35,4 +35,15 @@ def test_admin_pages_answer_for_the_demo_administrator(client, eager_celery):
     ]:
         response = client.get(url)
         assert response.status_code == 200, url
-    assert "Tickets" in client.get("/admin/").content.decode()
+    assert "Demandes" in client.get("/admin/").content.decode()  # French first
+
+
+def test_english_is_the_second_language():
+    from django.utils import translation
+
+    from contacts.models import Ticket
+
+    with translation.override("en"):
+        assert str(Ticket._meta.verbose_name_plural) == "tickets"
+    with translation.override("fr"):
+        assert str(Ticket._meta.verbose_name_plural) == "demandes"

@@ -23,7 +23,7 @@ def context(**values):
 
 @pytest.mark.django_db
 def test_invalid_regex_is_refused_with_a_clear_error(organisation):
-    with pytest.raises(ValidationError, match="Invalid regular expression"):
+    with pytest.raises(ValidationError, match="Expression régulière invalide"):
         Rule.objects.create(organisation=organisation, name="x", subject_regex="([a-z")
     assert Rule.objects.count() == 0
 
