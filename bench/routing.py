@@ -17,17 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from routing.matcher import Matcher, TopicDoc  # noqa: E402
 
-NOUNS = (
-    "allocation aide dossier demande logement loyer facture chauffage route chaussée collège cantine transport "
-    "car scolaire bourse permis emploi formation stage apprentissage handicap carte stationnement enfant crèche "
-    "assistante maternelle adoption placement famille personne âgée domicile hébergement ehpad santé vaccin "
-    "médecin consultation déchets encombrants eau assainissement voirie éclairage trottoir arbre pont rivière "
-    "archives généalogie musée bibliothèque sport association subvention fête culture tourisme vélo piste "
-    "bus train gare abonnement tarif réduit impôt taxe foncière cadastre urbanisme travaux chantier bruit "
-    "voisinage animal chien chat fourrière mariage naissance décès état civil passeport identité élection"
-).split()
+NOUNS = ["allocation", "aide", "dossier", "demande", "logement", "loyer", "facture", "chauffage", "route", "chaussée", "collège", "cantine", "transport", "car", "scolaire", "bourse", "permis", "emploi", "formation", "stage", "apprentissage", "handicap", "carte", "stationnement", "enfant", "crèche", "assistante", "maternelle", "adoption", "placement", "famille", "personne", "âgée", "domicile", "hébergement", "ehpad", "santé", "vaccin", "médecin", "consultation", "déchets", "encombrants", "eau", "assainissement", "voirie", "éclairage", "trottoir", "arbre", "pont", "rivière", "archives", "généalogie", "musée", "bibliothèque", "sport", "association", "subvention", "fête", "culture", "tourisme", "vélo", "piste", "bus", "train", "gare", "abonnement", "tarif", "réduit", "impôt", "taxe", "foncière", "cadastre", "urbanisme", "travaux", "chantier", "bruit", "voisinage", "animal", "chien", "chat", "fourrière", "mariage", "naissance", "décès", "état", "civil", "passeport", "identité", "élection"]
 VERBS = (
-    "obtenir demander payer renouveler contester signaler inscrire déclarer trouver recevoir annuler modifier".split()
+    ["obtenir", "demander", "payer", "renouveler", "contester", "signaler", "inscrire", "déclarer", "trouver", "recevoir", "annuler", "modifier"]
 )
 
 
