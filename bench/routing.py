@@ -6,6 +6,7 @@ Prints one JSON line. Needs no database.
 """
 
 import argparse
+import json
 import random
 import statistics
 import sys
@@ -17,10 +18,111 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from routing.matcher import Matcher, TopicDoc  # noqa: E402
 
-NOUNS = ["allocation", "aide", "dossier", "demande", "logement", "loyer", "facture", "chauffage", "route", "chaussée", "collège", "cantine", "transport", "car", "scolaire", "bourse", "permis", "emploi", "formation", "stage", "apprentissage", "handicap", "carte", "stationnement", "enfant", "crèche", "assistante", "maternelle", "adoption", "placement", "famille", "personne", "âgée", "domicile", "hébergement", "ehpad", "santé", "vaccin", "médecin", "consultation", "déchets", "encombrants", "eau", "assainissement", "voirie", "éclairage", "trottoir", "arbre", "pont", "rivière", "archives", "généalogie", "musée", "bibliothèque", "sport", "association", "subvention", "fête", "culture", "tourisme", "vélo", "piste", "bus", "train", "gare", "abonnement", "tarif", "réduit", "impôt", "taxe", "foncière", "cadastre", "urbanisme", "travaux", "chantier", "bruit", "voisinage", "animal", "chien", "chat", "fourrière", "mariage", "naissance", "décès", "état", "civil", "passeport", "identité", "élection"]
-VERBS = (
-    ["obtenir", "demander", "payer", "renouveler", "contester", "signaler", "inscrire", "déclarer", "trouver", "recevoir", "annuler", "modifier"]
-)
+NOUNS = [
+    "allocation",
+    "aide",
+    "dossier",
+    "demande",
+    "logement",
+    "loyer",
+    "facture",
+    "chauffage",
+    "route",
+    "chaussée",
+    "collège",
+    "cantine",
+    "transport",
+    "car",
+    "scolaire",
+    "bourse",
+    "permis",
+    "emploi",
+    "formation",
+    "stage",
+    "apprentissage",
+    "handicap",
+    "carte",
+    "stationnement",
+    "enfant",
+    "crèche",
+    "assistante",
+    "maternelle",
+    "adoption",
+    "placement",
+    "famille",
+    "personne",
+    "âgée",
+    "domicile",
+    "hébergement",
+    "ehpad",
+    "santé",
+    "vaccin",
+    "médecin",
+    "consultation",
+    "déchets",
+    "encombrants",
+    "eau",
+    "assainissement",
+    "voirie",
+    "éclairage",
+    "trottoir",
+    "arbre",
+    "pont",
+    "rivière",
+    "archives",
+    "généalogie",
+    "musée",
+    "bibliothèque",
+    "sport",
+    "association",
+    "subvention",
+    "fête",
+    "culture",
+    "tourisme",
+    "vélo",
+    "piste",
+    "bus",
+    "train",
+    "gare",
+    "abonnement",
+    "tarif",
+    "réduit",
+    "impôt",
+    "taxe",
+    "foncière",
+    "cadastre",
+    "urbanisme",
+    "travaux",
+    "chantier",
+    "bruit",
+    "voisinage",
+    "animal",
+    "chien",
+    "chat",
+    "fourrière",
+    "mariage",
+    "naissance",
+    "décès",
+    "état",
+    "civil",
+    "passeport",
+    "identité",
+    "élection",
+]
+VERBS = [
+    "obtenir",
+    "demander",
+    "payer",
+    "renouveler",
+    "contester",
+    "signaler",
+    "inscrire",
+    "déclarer",
+    "trouver",
+    "recevoir",
+    "annuler",
+    "modifier",
+]
 
 
 def generate(n, rng):
@@ -66,15 +168,17 @@ def main():
         latencies.append((time.perf_counter() - t0) * 1000)
     latencies.sort()
     print(
-        '{"bench": "routing", "n_topics": %d, "messages": %d, "build_s": %.3f, "median_ms": %.3f, "p95_ms": %.3f, '
-        '"index_memory_mb": %.1f, "targets": {"median_ms": 2, "p95_ms": 5, "build_s": 5}}'
-        % (
-            args.topics,
-            len(messages),
-            build_s,
-            statistics.median(latencies),
-            latencies[int(0.95 * len(latencies))],
-            memory_mb,
+        json.dumps(
+            {
+                "bench": "routing",
+                "n_topics": args.topics,
+                "messages": len(messages),
+                "build_s": round(build_s, 3),
+                "median_ms": round(statistics.median(latencies), 3),
+                "p95_ms": round(latencies[int(0.95 * len(latencies))], 3),
+                "index_memory_mb": round(memory_mb, 1),
+                "targets": {"median_ms": 2, "p95_ms": 5, "build_s": 5},
+            }
         )
     )
 
