@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+BENCH = Path(__file__).resolve().parent
+# bench/routing.py would shadow the routing app: the project root comes first
+# and this folder is taken off the path once ``common`` is imported.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "aiguillage_bench")
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -25,6 +28,8 @@ def fresh_database():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
+
+    import routing  # noqa: F401  (the app, before anything can find bench/routing.py)
 
     django.setup()
     from django.core.management import call_command

@@ -103,8 +103,8 @@ def run_baseline(plan, organisation_id, service_id):
                 reference = f"BASE-{now.year}-{number:06d}"
                 cur.execute(
                     "INSERT INTO contacts_ticket (reference, organisation_id, contact_id, subject, channel, status, "
-                    "priority, service_id, not_understood, created_at, updated_at) VALUES "
-                    "(%s, %s, %s, %s, 'email', 'new', 'normal', %s, false, %s, %s) RETURNING id",
+                    "priority, service_id, not_understood, reply_address, tags, created_at, updated_at) VALUES "
+                    "(%s, %s, %s, %s, 'email', 'new', 'normal', %s, false, '', '[]', %s, %s) RETURNING id",
                     (reference, organisation_id, contact_id, f"Demande {i}", service_id, now, now),
                 )
                 ticket_id = cur.fetchone()[0]
@@ -113,8 +113,8 @@ def run_baseline(plan, organisation_id, service_id):
             else:
                 events = [("message_received", {"channel": "email"})]
             cur.execute(
-                "INSERT INTO contacts_message (ticket_id, direction, channel, subject, body_text, body_html, "
-                "external_id, is_internal, raw_ref, created_at) VALUES (%s, 'in', 'email', %s, %s, '', %s, false, "
+                "INSERT INTO contacts_message (ticket_id, direction, channel, subject, body_text, body_full, body_html, "
+                "external_id, is_internal, raw_ref, created_at) VALUES (%s, 'in', 'email', %s, %s, '', '', %s, false, "
                 "'', %s) RETURNING id",
                 (ticket_id, f"Demande {i}", f"Bonjour, message {i}.", f"<base-{i}@citoyen.example>", now),
             )
