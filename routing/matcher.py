@@ -165,6 +165,7 @@ class Matcher:
         if organisations:
             allowed = set(organisations)
             scores = {i: s for i, s in scores.items() if self.docs[i].organisation in allowed}
+        scores = {index: score for index, score in scores.items() if score > 0}
         if not scores:
             return MatchResult([], True, "no word of the knowledge base")
         ranked = sorted(scores.items(), key=lambda item: (-item[1], self.docs[item[0]].slug))[:limit]

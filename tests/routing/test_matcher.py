@@ -76,3 +76,12 @@ def test_matcher_is_built_once_per_knowledge_base_revision(db):
     assert get_matcher() is first
     revision.bump()
     assert get_matcher() is not first
+
+
+def test_a_field_without_weight_never_divides_by_zero(monkeypatch):
+    from routing import matcher as module
+
+    monkeypatch.setitem(module.FIELD_WEIGHTS, "article", 0.0)
+    docs = [TopicDoc(1, "a", "x", "Titre", article="seulement dans l'article")]
+    result = Matcher.build(docs).match("", "seulement article")
+    assert result.abstained
