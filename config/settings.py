@@ -138,6 +138,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Aiguillage <ne-pas-re
 EMAIL_MESSAGE_ID_DOMAIN = os.environ.get("EMAIL_MESSAGE_ID_DOMAIN", "aiguillage.localhost")
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}
 
+# Acknowledgements to one address per hour, at most (loops, floods).
+ACK_MAX_PER_HOUR = int(os.environ.get("ACK_MAX_PER_HOUR", "5"))
+
 # Outbound SMS: a backend path, like EMAIL_BACKEND.
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "channels_app.sms.backends.ConsoleBackend")
 

@@ -289,6 +289,7 @@ class TicketEvent(models.Model):
         SLA_BREACHED = "sla_breached", _("Answer overdue")
         ESCALATED = "escalated", _("Escalated")
         CORRECTED = "corrected", _("Routing corrected")
+        ACK_SKIPPED = "ack_skipped", _("Acknowledgement not sent")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket"))
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)

@@ -1,14 +1,16 @@
 """What the citizen is told, written to the outbox."""
 
+from datetime import timedelta
 from email.utils import make_msgid
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from contacts.channels import Channel
-from contacts.models import Message
+from contacts.models import Message, Outbox, TicketEvent
+from contacts.services.events import record_event
 from contacts.services.outbox import enqueue
 
 
@@ -48,12 +50,24 @@ def emergency_numbers(ticket):
     return relevant_numbers(categories)
 
 
+def recently_acknowledged(recipient):
+    """How many acknowledgements this address got in the last hour."""
+    since = timezone.now() - timedelta(hours=1)
+    return Outbox.objects.filter(recipient=recipient, idempotency_key__startswith="ack:", created_at__gte=since).count()
+
+
 def acknowledge(ticket, message=None):
     """Tell the citizen their request was received, with its reference.
 
-    By email when we have an address, else by SMS when they consented.
+    By email when we have an address, else by SMS when they consented; at
+    most ACK_MAX_PER_HOUR to one address (a loop or a flood never turns us
+    into a sender of mass mail).
     """
     contact = ticket.contact
+    recipient = contact.email or (contact.phone if contact.sms_consent else "")
+    if recipient and recently_acknowledged(recipient) >= settings.ACK_MAX_PER_HOUR:
+        record_event(ticket, TicketEvent.Kind.ACK_SKIPPED, reason="rate limit", recipient=recipient)
+        return None
     with translation.override(settings.LANGUAGE_CODE):
         context = {
             "ticket": ticket,

@@ -219,3 +219,14 @@ def test_bad_inbound_is_refused_with_a_clear_error(make_inbound, overrides, erro
         ingest(make_inbound(**overrides))
     assert Ticket.objects.count() == 0
     assert Contact.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_acknowledgements_to_one_address_are_rate_limited(make_inbound, settings):
+    settings.ACK_MAX_PER_HOUR = 2
+    tickets = [ingest(make_inbound(subject=f"Demande {n}")).ticket for n in range(4)]
+
+    assert Outbox.objects.filter(idempotency_key__startswith="ack:").count() == 2
+    skipped = [t for t in tickets if t.events.filter(kind="ack_skipped").exists()]
+    assert len(skipped) == 2
+    assert Ticket.objects.count() == 4
