@@ -6,6 +6,18 @@ from contacts.models import Absence, AgentProfile, Attachment, Contact, Message,
 from contacts.services.outbox import requeue
 
 
+class VisibleTicketsMixin:
+    """Admin lists reach tickets through Ticket.objects.visible_to only."""
+
+    ticket_path = "ticket"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if self.ticket_path == "self":
+            return queryset.filter(pk__in=Ticket.objects.visible_to(request.user).values("pk"))
+        return queryset.filter(**{f"{self.ticket_path}__in": Ticket.objects.visible_to(request.user)})
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -38,7 +50,9 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(VisibleTicketsMixin, admin.ModelAdmin):
+    ticket_path = "self"
+
     list_display = ["reference", "subject", "channel", "status", "priority", "service", "assignee", "created_at"]
     list_filter = ["organisation", "channel", "status", "priority", "service", "not_understood"]
     search_fields = ["reference", "subject", "contact__email", "contact__phone", "contact__name"]
@@ -60,7 +74,7 @@ class AttachmentInline(ReadOnlyInline):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(VisibleTicketsMixin, admin.ModelAdmin):
     list_display = ["ticket", "direction", "channel", "is_internal", "created_at"]
     list_filter = ["direction", "channel", "is_internal"]
     search_fields = ["ticket__reference", "external_id"]
@@ -69,7 +83,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(TicketEvent)
-class TicketEventAdmin(admin.ModelAdmin):
+class TicketEventAdmin(VisibleTicketsMixin, admin.ModelAdmin):
     list_display = ["ticket", "kind", "actor", "created_at"]
     list_filter = ["kind"]
     search_fields = ["ticket__reference"]
@@ -85,7 +99,7 @@ class TicketEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Outbox)
-class OutboxAdmin(admin.ModelAdmin):
+class OutboxAdmin(VisibleTicketsMixin, admin.ModelAdmin):
     list_display = ["recipient", "channel", "status", "attempts", "next_attempt_at", "sent_at", "ticket"]
     list_filter = ["status", "channel"]
     search_fields = ["recipient", "idempotency_key", "provider_id", "ticket__reference"]

@@ -83,6 +83,26 @@ class Contact(models.Model):
             self.sms_consent_at = when or timezone.now()
 
 
+class TicketQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The tickets this user may reach: the one scoping every view and API
+        goes through. An agent sees their organisation's tickets; a ticket on
+        a sensitive topic only when it is in one of their services or assigned
+        to them. Someone without an agent profile sees nothing (superusers,
+        who administer the installation, see everything)."""
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        profile = AgentProfile.objects.filter(user=user).only("organisation_id").first()
+        if profile is None:
+            return self.none()
+        own_services = profile.services.values("pk")
+        return self.filter(organisation_id=profile.organisation_id).filter(
+            Q(topic__isnull=True) | Q(topic__sensitive=False) | Q(service__in=own_services) | Q(assignee=user)
+        )
+
+
 class InvalidTransition(ValidationError):
     """A status change that the ticket state machine does not allow."""
 
@@ -160,6 +180,8 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     due_at = models.DateTimeField(_("answer due at"), null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("ticket")
