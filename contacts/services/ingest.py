@@ -149,10 +149,14 @@ def _ingest(inbound, organisation, stored_files):
     else:
         record_event(ticket, TicketEvent.Kind.MESSAGE_RECEIVED, message=message.pk, channel=inbound.channel)
         if not inbound.auto_submitted and ticket.status in (Ticket.Status.PENDING, Ticket.Status.RESOLVED):
+            from contacts.services.tickets import resume_after_pause
+
             previous_status = ticket.status
+            if previous_status == Ticket.Status.PENDING:
+                resume_after_pause(ticket, received_at)
             ticket.status = Ticket.Status.OPEN
             ticket.resolved_at = None
-            ticket.save(update_fields=["status", "resolved_at", "updated_at"])
+            ticket.save(update_fields=["status", "resolved_at", "due_at", "updated_at"])
             record_event(ticket, TicketEvent.Kind.REOPENED, previous=previous_status, message=message.pk)
     return IngestResult(outcome, ticket, message)
 

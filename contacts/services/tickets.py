@@ -134,9 +134,26 @@ def change_status(ticket, status, actor=None):
         ticket.resolved_at = ticket.resolved_at or now
     elif status == Ticket.Status.OPEN:
         ticket.resolved_at = None
+    if previous == Ticket.Status.PENDING:
+        resume_after_pause(ticket, now)
     ticket.save()
     record_event(ticket, TicketEvent.Kind.STATUS_CHANGED, actor=actor, previous=previous, status=status)
     return ticket
+
+
+def resume_after_pause(ticket, now):
+    """The clock stops while the ticket waits for the citizen: push the due
+    time by the opening hours spent waiting (ticket saved by the caller)."""
+    from routing.sla import resume_due_at
+
+    paused = (
+        ticket.events.filter(kind=TicketEvent.Kind.STATUS_CHANGED, data__status=Ticket.Status.PENDING)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if paused is not None and ticket.due_at is not None:
+        ticket.due_at = resume_due_at(ticket, paused, now)
 
 
 def close(ticket, actor=None):

@@ -69,3 +69,27 @@ def test_sla_check_warns_then_records_the_breach_once(organisation, make_ticket)
     assert check_sla(now=datetime(2026, 6, 1, 18, 0, tzinfo=PARIS)) == {"warned": 0, "breached": 1}
     assert check_sla(now=datetime(2026, 6, 2, 18, 0, tzinfo=PARIS)) == {"warned": 0, "breached": 0}
     assert ticket.events.filter(kind="sla_breached").count() == 1
+
+
+@pytest.mark.django_db
+def test_waiting_for_the_citizen_pauses_the_clock(organisation, make_ticket, admin_user):
+    from django.utils import timezone
+
+    from contacts.models import Ticket, TicketEvent
+    from contacts.services import change_status
+
+    ticket = make_ticket()
+    due = datetime(2026, 6, 3, 12, 0, tzinfo=PARIS)
+    Ticket.objects.filter(pk=ticket.pk).update(due_at=due)
+    change_status(ticket, Ticket.Status.PENDING, admin_user)
+    # Pretend the ticket waited from Monday 9:00 to Monday 11:00 (2 opening hours).
+    TicketEvent.objects.filter(ticket=ticket, kind="status_changed").update(
+        created_at=datetime(2026, 6, 1, 9, 0, tzinfo=PARIS)
+    )
+    from unittest import mock
+
+    with mock.patch.object(timezone, "now", return_value=datetime(2026, 6, 1, 11, 0, tzinfo=PARIS)):
+        change_status(ticket, Ticket.Status.OPEN, admin_user)
+    ticket.refresh_from_db()
+    # Due Wednesday at noon, pushed by 2 opening hours: the afternoon opens at 13:30.
+    assert ticket.due_at == datetime(2026, 6, 3, 15, 30, tzinfo=PARIS)
