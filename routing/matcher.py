@@ -25,6 +25,8 @@ MIN_SCORE = 3.0
 MIN_COVERAGE = 0.08
 MAX_QUERY_TERMS = 400
 MIN_IDF = 0.2
+LENGTH_B = 0.75  # BM25's b
+ELISIONS = ("qu", "l", "d", "j", "n", "s", "m", "t", "c")
 
 
 @dataclass
@@ -102,10 +104,15 @@ class Matcher:
                         weights[index][term] += FIELD_WEIGHTS[name]
                     for term in pairs:
                         weights[index][term] += FIELD_WEIGHTS[name] * PAIR_BOOST
+        # BM25 length normalisation: a topic with a long article and many
+        # examples holds more words, each of which says less about it.
+        lengths = [sum(w for t, w in dw.items() if "_" not in t) for dw in weights]
+        average = (sum(lengths) / len(lengths)) if lengths else 1.0
         postings = defaultdict(list)
         for index, doc_weights in enumerate(weights):
+            norm = SATURATION * (1 - LENGTH_B + LENGTH_B * lengths[index] / (average or 1.0))
             for term, weight in doc_weights.items():
-                postings[term].append((index, weight / (weight + SATURATION)))
+                postings[term].append((index, weight * (1 + SATURATION) / (weight + norm)))
         n = max(len(docs), 1)
         idf = {term: math.log(1 + (n - len(items) + 0.5) / (len(items) + 0.5)) for term, items in postings.items()}
         return cls(docs, dict(postings), idf, vocabulary)
@@ -114,6 +121,10 @@ class Matcher:
         """A misspelt word as the closest word of the index, or None."""
         if word in self.vocabulary:
             return self.vocabulary[word]
+        for prefix in ELISIONS:  # "ladresse", "dun", "quon": an elision typed without apostrophe
+            rest = word[len(prefix) :]
+            if word.startswith(prefix) and len(rest) > 2 and rest in self.vocabulary:
+                return self.vocabulary[rest]
         if len(word) < FUZZY_MIN_LENGTH or word.isdigit():
             return None
         with self._lock:

@@ -85,3 +85,8 @@ def test_a_field_without_weight_never_divides_by_zero(monkeypatch):
     docs = [TopicDoc(1, "a", "x", "Titre", article="seulement dans l'article")]
     result = Matcher.build(docs).match("", "seulement article")
     assert result.abstained
+
+
+def test_elisions_typed_without_apostrophe():
+    docs = [TopicDoc(1, "horaires", "x", "Adresse et horaires", ["adresse", "horaires"])]
+    assert Matcher.build(docs).match("", "c quoi ladresse svp").best.doc.slug == "horaires"
