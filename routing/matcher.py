@@ -18,7 +18,7 @@ from routing.text import analyse, content_words, stem
 
 FIELD_WEIGHTS = {"title": 3.0, "keywords": 3.0, "examples": 1.5, "parent": 0.6, "article": 1.0}
 PAIR_BOOST = 1.5  # a pair of consecutive words found together
-SATURATION = 1.2  # how fast repeated evidence for one term stops adding up
+SATURATION = 3.0  # how fast repeated evidence for one term stops adding up
 FUZZY_CUTOFF = 84  # rapidfuzz ratio for a misspelt word to count as a known one
 FUZZY_MIN_LENGTH = 4
 MIN_SCORE = 3.0

@@ -26,7 +26,13 @@ LEXICON = {
         r"(?<!pas de )(?<!aucun )\bbless(?:e|ee|ure)s?\b",
         r"femme battue",
         r"\bcogne\w*",
-        r"enferm\w* (?:a|dans)",
+        r"(?:suis|sommes|m a|nous a|l a) enferm\w*",
+        r"m a (?:deja )?(?:pousse\w*|gifle\w*|frappe\w*|etrangle\w*|cogne\w*|menace\w*)",
+        r"(?:controle|surveille) (?:tout|mon argent|mes sorties|mon (?:portable|telephone))",
+        r"regarde mon (?:portable|telephone)",
+        r"n ose pas (?:telephoner|appeler|porter plainte)",
+        r"victime (?:de son|de mon|d un) (?:conjoint|mari|compagnon|ex)",
+        r"\bhematomes?\b",
     ],
     "child": [
         r"enfants? (?:en danger|maltrait\w*|battu\w*|frappe\w*|seuls?|abandonn\w*)",
@@ -58,7 +64,7 @@ LEXICON = {
         r"\bfroid\b.{0,40}\b(?:bebe|enfants?|petits?|nuit)",
     ],
     "elderly": [
-        r"(?:personne agee|grand (?:mere|pere)|vieille dame|vieux monsieur|voisine? (?:agee|de \d{2} ans)|mere de \d{2} ans|pere de \d{2} ans|\b[7-9]\d ans\b).{0,120}(?:seule?|isole\w*|ne repond plus|tombe\w*|chute|ne mange plus|plus rien|abandonn\w*|maltrait\w*|confus\w*|perdu\w*)",
+        r"(?:personne agee|grand (?:mere|pere)|vieille dame|vieux monsieur|voisine? (?:agee|de \d{2} ans)|mere de \d{2} ans|pere de \d{2} ans|\b[7-9]\d ans\b).{0,120}(?:isole\w*|ne repond plus|tombe\w*|chute|ne mange plus|plus rien|abandonn\w*|maltrait\w*|confus\w*|perdu\w*)",
         r"ne repond plus (?:au telephone|a la porte|depuis)",
         r"\bisole\w* (?:et|depuis)\b",
         r"(?:tombe\w*|chute) .{0,40}(?:ne peut pas se relever|par terre|au sol)",
@@ -73,8 +79,8 @@ LEXICON = {
     ],
     "homeless": [
         r"(?:a|dans) la rue\b",
-        r"\bsans (?:abri|domicile|logement|toit)\b",
-        r"dor(?:s|t|mir|mons|ment) (?:dans (?:ma|la|une|sa) voiture|dehors|a la rue|dans la rue|dans un parc|sous)",
+        r"\bsans (?:abri|domicile|logement|toit)\b(?! ni)",
+        r"dor(?:s|t|mir|mons|ment)\b.{0,40}?\b(?:dans (?:ma|la|une|sa) voiture|dehors|a la rue|dans la rue|dans un parc|sous (?:un|une|le|la|les|des) )",
         r"nulle part (?:ou )?(?:dormir|aller)",
         r"(?:ou|pas ou) (?:aller|dormir) ce soir",
         r"(?:hebergement|logement) d urgence",
@@ -90,7 +96,7 @@ LEXICON = {
     "health": [
         r"\bmalaise\b|\binconscient\w*\b|\bne respire plus\b|\bsaigne\w*",
         r"\bsamu\b|\bpompiers\b|\burgence vitale\b",
-        r"effondr\w*|(?:ne )?(?:repond|bouge|respire) plus\b",
+        r"(?:vient de s|s est) effondr\w*|(?:ne )?(?:repond|bouge|respire) plus\b",
     ],
 }
 _COMPILED = {category: [re.compile(p) for p in patterns] for category, patterns in LEXICON.items()}

@@ -88,5 +88,5 @@ def test_a_field_without_weight_never_divides_by_zero(monkeypatch):
 
 
 def test_elisions_typed_without_apostrophe():
-    docs = [TopicDoc(1, "horaires", "x", "Adresse et horaires", ["adresse", "horaires"])]
-    assert Matcher.build(docs).match("", "c quoi ladresse svp").best.doc.slug == "horaires"
+    docs = [*DOCS, TopicDoc(4, "horaires", "cd99", "Adresse et horaires de l'accueil", ["adresse", "horaires"])]
+    assert Matcher.build(docs).match("", "c quoi ladresse de laccueil svp").best.doc.slug == "horaires"
