@@ -28,7 +28,9 @@ def assign_agent(ticket):
     service = ticket.service
     if service is None:
         return None
-    ServiceRouting.objects.get_or_create(service=service)
+    mode = ServiceRouting.objects.filter(service=service).values_list("mode", flat=True).first()
+    if mode in (None, ServiceRouting.Mode.SHARED):
+        return None  # the service's shared queue: nobody is chosen
     # The row lock makes concurrent assignments in one service take turns.
     routing = ServiceRouting.objects.select_for_update().get(service=service)
     if routing.mode == ServiceRouting.Mode.SHARED:

@@ -30,12 +30,18 @@ class RuleOutcome:
     stop: bool = False
 
 
-def rules_for(organisation, stage):
-    return list(
-        Rule.objects.filter(organisation=organisation, stage=stage, is_active=True).select_related(
-            "set_topic", "set_service__organisation", "set_assignee"
-        )
+def rules_for(organisation, stage=None):
+    """The organisation's active rules in order: of one stage, or all of them
+    as {stage: [rules]} in one query."""
+    rules = Rule.objects.filter(organisation=organisation, is_active=True).select_related(
+        "set_topic", "set_service__organisation", "set_assignee"
     )
+    if stage is not None:
+        return list(rules.filter(stage=stage))
+    by_stage = {Rule.Stage.BEFORE: [], Rule.Stage.AFTER: []}
+    for rule in rules:
+        by_stage[rule.stage].append(rule)
+    return by_stage
 
 
 def matches(rule, context, tz):

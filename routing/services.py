@@ -20,6 +20,8 @@ MAX_TEXT = 100_000  # what the router reads of a message (a 1 MB message is rout
 
 
 def first_text(ticket):
+    if getattr(ticket, "first_text", None) is not None:
+        return ticket.first_text[:MAX_TEXT]  # set by ingest: the message it just stored
     message = ticket.messages.filter(direction="in", is_internal=False).order_by("created_at", "pk").first()
     return (message.body_text if message else "")[:MAX_TEXT]
 
@@ -33,6 +35,7 @@ def route(ticket):
 
     organisation = ticket.organisation
     text = first_text(ticket)
+    rules = rules_for(organisation)
     postcode = ticket.contact.postcode or postcode_in_text(f"{ticket.subject}\n{text}")
     context = RuleContext(
         channel=ticket.channel,
@@ -58,7 +61,7 @@ def route(ticket):
         tags.extend(tag for tag in outcome.tags if tag not in tags)
         stopped = stopped or outcome.stop
 
-    apply(evaluate(rules_for(organisation, "before"), context))
+    apply(evaluate(rules["before"], context))
 
     if topic is None and service is None and not stopped:
         result = get_matcher().match(ticket.subject, text)
@@ -75,7 +78,7 @@ def route(ticket):
             topic = Topic.objects.select_related("organisation").filter(pk=result.candidates[0].doc.id).first()
 
     if not stopped:
-        apply(evaluate(rules_for(organisation, "after"), context))
+        apply(evaluate(rules["after"], context))
 
     if service is None and topic is not None:
         service, record["territory"] = choose_service(topic.candidate_services(), postcode)

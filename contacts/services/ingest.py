@@ -143,6 +143,7 @@ def _ingest(inbound, organisation, stored_files):
     if outcome == "created":
         from routing import route
 
+        ticket.first_text = message.body_text
         route(ticket)
         if not inbound.auto_submitted:
             acknowledge(ticket, message)
