@@ -7,8 +7,10 @@ class ChannelsAppConfig(AppConfig):
     verbose_name = _("Citizen channels")
 
     def ready(self):
-        from channels_app.sms.senders import deliver_sms
-        from contacts.channels import Channel
-        from contacts.senders import register_sender
+        from django.core.signals import setting_changed
 
-        register_sender(Channel.SMS, deliver_sms)
+        import channels_app.sms.tasks  # noqa: F401  (the reminder tasks, for the workers)
+        from channels_app.sms import senders
+
+        senders.register()
+        setting_changed.connect(senders._on_setting_changed, dispatch_uid="channels_app.sms.backend")

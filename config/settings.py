@@ -143,6 +143,28 @@ ACK_MAX_PER_HOUR = int(os.environ.get("ACK_MAX_PER_HOUR", "5"))
 
 # Outbound SMS: a backend path, like EMAIL_BACKEND.
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "channels_app.sms.backends.ConsoleBackend")
+SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(BASE_DIR / "media" / "sms"))
+SMS_DEFAULT_SENDER = os.environ.get("SMS_DEFAULT_SENDER", "")
+SMS_HTTP_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("SMS_HTTP_CONNECT_TIMEOUT_SECONDS", "3.05"))
+SMS_HTTP_TIMEOUT_SECONDS = float(os.environ.get("SMS_HTTP_TIMEOUT_SECONDS", "10"))
+SMS_BREVO_BASE_URL = os.environ.get("SMS_BREVO_BASE_URL", "https://api.brevo.com/v3")
+SMS_BREVO_API_KEY = os.environ.get("SMS_BREVO_API_KEY", "")
+SMS_BREVO_ORGANISATION_PREFIX = os.environ.get("SMS_BREVO_ORGANISATION_PREFIX", "")
+SMS_OVH_BASE_URL = os.environ.get("SMS_OVH_BASE_URL", "https://eu.api.ovh.com/1.0")
+SMS_OVH_APPLICATION_KEY = os.environ.get("SMS_OVH_APPLICATION_KEY", "")
+SMS_OVH_APPLICATION_SECRET = os.environ.get("SMS_OVH_APPLICATION_SECRET", "")
+SMS_OVH_CONSUMER_KEY = os.environ.get("SMS_OVH_CONSUMER_KEY", "")
+SMS_OVH_SERVICE_NAME = os.environ.get("SMS_OVH_SERVICE_NAME", "")
+# Where providers post delivery receipts (absolute, with its token), passed
+# to providers that take one per SMS; the token the SMS webhooks require.
+SMS_RECEIPT_URL = os.environ.get("SMS_RECEIPT_URL", "")
+SMS_WEBHOOK_TOKEN = os.environ.get("SMS_WEBHOOK_TOKEN", "")
+# Defaults for organisations without their own SMS settings.
+SMS_COST_PER_SEGMENT_EUR = float(os.environ.get("SMS_COST_PER_SEGMENT_EUR", "0.05"))
+SMS_MAX_PER_CONTACT_PER_DAY = int(os.environ.get("SMS_MAX_PER_CONTACT_PER_DAY", "4"))
+CELERY_BEAT_SCHEDULE["sms-reminders"] = {"task": "channels_app.sms.tasks.send_due_reminders", "schedule": 300.0}
+# The citizen-facing address of the site, for links sent by SMS and email.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 # Outbox delivery: retries with exponential backoff on temporary errors.
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))

@@ -2,36 +2,58 @@
 turn (round robin) or the least loaded, among available agents."""
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 
-from contacts.models import AgentProfile, Ticket, TicketEvent
+from contacts.models import Absence, AgentProfile, Ticket, TicketEvent
 from contacts.services.events import record_event
 from routing.models import ServiceRouting
 
 OPEN_STATUSES = [Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING]
 
 
-def available_agents(service, now=None):
+def away(now=None):
+    """A condition on AgentProfile: in an absence at ``now``."""
     now = now or timezone.now()
+    return Exists(Absence.objects.filter(agent=OuterRef("pk"), starts_at__lte=now, ends_at__gt=now))
+
+
+def available_agents(service, now=None):
+    """The service's agents who take tickets now, by user id."""
     return (
         AgentProfile.objects.filter(services=service, is_available=True)
-        .exclude(absences__starts_at__lte=now, absences__ends_at__gt=now)
+        .exclude(away(now))
         .select_related("user")
+        .filter(user__is_active=True)
         .order_by("user_id")
+        .distinct()
+    )
+
+
+def open_loads(users):
+    """{user id: number of open tickets assigned to them}."""
+    return dict(
+        Ticket.objects.filter(assignee__in=users, status__in=OPEN_STATUSES)
+        .order_by()
+        .values_list("assignee")
+        .annotate(n=Count("pk"))
     )
 
 
 @transaction.atomic
 def assign_agent(ticket):
-    """Assign the ticket per its service's mode; returns the user or None."""
+    """Assign the ticket per its service's mode; returns the user or None.
+
+    Concurrent assignments in one service take turns on a lock of the
+    service's ServiceRouting row, which holds the round-robin cursor (the
+    user id of the last agent given a ticket) and serialises the load counts.
+    """
     service = ticket.service
     if service is None:
         return None
     mode = ServiceRouting.objects.filter(service=service).values_list("mode", flat=True).first()
     if mode in (None, ServiceRouting.Mode.SHARED):
         return None  # the service's shared queue: nobody is chosen
-    # The row lock makes concurrent assignments in one service take turns.
     routing = ServiceRouting.objects.select_for_update().get(service=service)
     if routing.mode == ServiceRouting.Mode.SHARED:
         return None
@@ -39,15 +61,12 @@ def assign_agent(ticket):
     if not agents:
         return None
     if routing.mode == ServiceRouting.Mode.ROUND_ROBIN:
-        agent = agents[routing.cursor % len(agents)]
-        routing.cursor = (routing.cursor + 1) % 1_000_000
+        # The first agent after the last one served; stable when agents come and go.
+        agent = next((a for a in agents if a.user_id > routing.cursor), agents[0])
+        routing.cursor = agent.user_id
         routing.save(update_fields=["cursor"])
     else:
-        loads = dict(
-            Ticket.objects.filter(assignee__in=[a.user for a in agents], status__in=OPEN_STATUSES)
-            .values_list("assignee")
-            .annotate(n=Count("pk", filter=Q(status__in=OPEN_STATUSES)))
-        )
+        loads = open_loads([a.user_id for a in agents])
         agent = min(agents, key=lambda a: (loads.get(a.user_id, 0), a.user_id))
     Ticket.objects.filter(pk=ticket.pk).update(assignee=agent.user)
     ticket.assignee = agent.user

@@ -26,28 +26,35 @@ def record_correction(ticket, agent, *, topic=None, service=None):
 
 
 def routing_report(organisation=None, limit=10, words=8):
-    """The topics most often corrected to, and the frequent words of those
-    requests that the topic's vocabulary lacks."""
+    """The topics agents most often corrected tickets to, with the topics the
+    router had chosen, and the words frequent in those requests (normalised:
+    folded, stemmed, without stop words) that the topic's title, keywords and
+    examples lack: candidates for its keywords."""
     from routing.text import analyse
 
-    corrections = RoutingCorrection.objects.select_related("to_topic", "from_topic")
+    corrections = RoutingCorrection.objects.select_related("to_topic__organisation", "from_topic__organisation")
     if organisation is not None:
         corrections = corrections.filter(ticket__organisation=organisation)
     by_topic = {}
-    for correction in corrections:
-        if correction.to_topic is None:
-            continue
-        by_topic.setdefault(correction.to_topic, []).append(correction)
+    for correction in corrections.exclude(to_topic=None).order_by("pk"):
+        if correction.to_topic_id != correction.from_topic_id:
+            by_topic.setdefault(correction.to_topic, []).append(correction)
     report = []
-    for topic, items in sorted(by_topic.items(), key=lambda pair: -len(pair[1]))[:limit]:
+    ranked = sorted(by_topic.items(), key=lambda pair: (-len(pair[1]), pair[0].slug))
+    for topic, items in ranked[:limit]:
         known = set(analyse(" ".join([topic.title, *topic.keywords, *topic.examples])))
         counts = Counter(token for item in items for token in set(analyse(item.text)) if token not in known)
+        origins = Counter(_name(item.from_topic) for item in items)
         report.append(
             {
-                "topic": f"{topic.organisation.slug}/{topic.slug}",
+                "topic": _name(topic),
                 "corrections": len(items),
-                "from": Counter(str(i.from_topic.slug if i.from_topic else "-") for i in items).most_common(3),
-                "missing_words": [word for word, _ in counts.most_common(words)],
+                "from": sorted(origins.items(), key=lambda pair: (-pair[1], pair[0]))[:3],
+                "missing_words": [word for word, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][:words],
             }
         )
     return report
+
+
+def _name(topic):
+    return f"{topic.organisation.slug}/{topic.slug}" if topic is not None else "-"

@@ -1,36 +1,76 @@
 """From a citizen's words to the knowledge base's topics, with a confidence.
 
-The index is field-weighted (title and keywords above examples, examples
-above the article), counts stemmed words and word pairs (a phrase weighs more
-than its words apart), expands misspelt words to the closest word of the
-index, and abstains when the best topic is not convincing. It is built once
-per knowledge-base revision and shared by the process.
+The index is a BM25F over stemmed words and word pairs: each field of a
+topic (title, keywords, examples, article, the parent topic's words, the
+description of its services) weighs its own share, a pair of consecutive
+words found together scores on top of its two words (a phrase weighs more
+than its words apart), and a term's weight saturates, so that one word said
+many times does not drown the others.
+
+A word of the message that the index does not know is guessed: an elision
+typed without its apostrophe ("laccueil"), a misspelling (rapidfuzz, within
+the same first letter), or another form of an indexed word (a long common
+prefix: "inscrire" and "inscription"). A guess weighs less than the word
+written as indexed.
+
+The matcher abstains, rather than give a wrong topic with false
+confidence, when the best topic's evidence is weaker than one distinctive
+word found in a strong field, when it explains too little of what the
+message says, or when it rests on a single word ("test", "versement": one
+word is too little to name a problem).
+
+The index is built once per knowledge-base revision and shared by the
+process (`get_matcher`).
 """
 
+import heapq
 import math
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from rapidfuzz import fuzz, process
 
-from routing.text import analyse, content_words, stem
+from routing.text import content_words, stem
 
-FIELD_WEIGHTS = {"title": 3.0, "keywords": 3.0, "examples": 1.5, "parent": 0.6, "article": 1.0}
-PAIR_BOOST = 1.5  # a pair of consecutive words found together
-SATURATION = 3.0  # how fast repeated evidence for one term stops adding up
+# BM25F: the share of each field, and how much its length dampens it.
+FIELD_WEIGHTS = {
+    "title": 3.0,
+    "keywords": 3.0,
+    "examples": 1.5,
+    "article": 0.6,
+    "parent": 0.8,
+    "services": 0.5,
+}
+FIELD_B = {"title": 0.3, "keywords": 0.3, "examples": 0.5, "article": 0.75, "parent": 0.3, "services": 0.5}
+K1 = 2.0  # BM25's saturation: how fast repeated evidence for one term stops adding up
+PAIR_WEIGHT = 1.0  # a pair of consecutive words scores this much on top of its two words
+MIN_IDF = 0.15  # a term in most topics tells them apart no more than it costs
+
+# Guesses for words the index does not know.
 FUZZY_CUTOFF = 84  # rapidfuzz ratio for a misspelt word to count as a known one
-FUZZY_MIN_LENGTH = 4
-MIN_SCORE = 3.0
-MIN_COVERAGE = 0.08
-MAX_QUERY_TERMS = 400
-MIN_IDF = 0.2
-LENGTH_B = 0.75  # BM25's b
+FUZZY_MIN_LENGTH = 5  # shorter words have too many close neighbours
+FUZZY_WEIGHT = 0.7  # a word guessed from a misspelling counts this much
+PREFIX_MIN = 5  # another form of a word: at least this many letters in common...
+PREFIX_SHARE = 0.7  # ...and this share of the shorter stem
+PREFIX_WEIGHT = 0.5  # another form of an indexed word counts this much
 ELISIONS = ("qu", "l", "d", "j", "n", "s", "m", "t", "c")
+
+# Abstention. Scores are in units of idf: one distinctive word found in a
+# title scores about its idf times the saturation of a strong field (~0.7).
+MIN_EVIDENCE = 0.4  # the best score, as a share of the median idf of the index's words
+MIN_COVERAGE = 0.04  # the share of the message's information the best topic must explain
+MIN_SHARED_TERMS = 2  # distinct informative words the best topic must share with the message
+UNKNOWN_IDF_SHARE = 0.5  # an unknown word carries this share of the largest idf
+MAX_QUERY_WORDS = 400
+MAX_QUERY_CHARS = 20_000  # a 1 MB message is read as its beginning
 
 
 @dataclass
 class TopicDoc:
+    """A topic as the matcher sees it: plain data, no database."""
+
     id: int
     slug: str
     organisation: str
@@ -40,7 +80,14 @@ class TopicDoc:
     article: str = ""
     urgent: bool = False
     parent: str | None = None
-    services: list = field(default_factory=list)
+    services: list = field(default_factory=list)  # "org/service", best first
+    service_text: str = ""  # names and descriptions of the candidate services
+    sensitive: bool = False
+    priority: str = "normal"
+
+    @property
+    def key(self):
+        return f"{self.organisation}/{self.slug}"
 
 
 @dataclass
@@ -61,167 +108,246 @@ class MatchResult:
         return None if self.abstained or not self.candidates else self.candidates[0]
 
 
-def terms(text):
-    """Stems and consecutive stem pairs of a text."""
-    stems = analyse(text)
-    return stems, [f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False)]
+def _pairs(stems):
+    return [f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False)]
+
+
+def _field_texts(doc, parent):
+    return {
+        "title": [doc.title or ""],
+        "keywords": [str(k) for k in doc.keywords or ()],
+        "examples": [str(e) for e in doc.examples or ()],
+        "article": [doc.article or ""],
+        "parent": [parent.title, *map(str, parent.keywords or ())] if parent else [],
+        "services": [doc.service_text or ""],
+    }
 
 
 class Matcher:
-    def __init__(self, docs, postings, idf, vocabulary):
+    def __init__(self, docs, postings, idf, vocabulary, doc_terms):
         self.docs = docs
-        self.postings = postings  # term -> [(doc index, weight)]
+        self.postings = postings  # term -> [(doc index, saturated weight in 0..1)]
         self.idf = idf
-        self.vocabulary = vocabulary  # folded word -> stem, for fuzzy expansion
-        # Misspellings rarely change the first letter: compare within it.
-        self._vocab_by_initial = defaultdict(list)
+        self.vocabulary = vocabulary  # folded word -> stem, for misspellings
+        self.doc_terms = doc_terms  # doc index -> frozenset of its unigram stems
+        self._by_initial = defaultdict(list)
         for word in vocabulary:
-            self._vocab_by_initial[word[0]].append(word)
-        self._fuzzy_cache = {}
+            self._by_initial[word[0]].append(word)
+        self._stems_by_prefix = defaultdict(list)
+        for term in postings:
+            if "_" not in term and len(term) >= PREFIX_MIN:
+                self._stems_by_prefix[term[:PREFIX_MIN]].append(term)
+        unigram_idf = sorted(v for t, v in idf.items() if "_" not in t)
+        self.median_idf = unigram_idf[len(unigram_idf) // 2] if unigram_idf else 1.0
+        self.max_idf = unigram_idf[-1] if unigram_idf else 1.0
+        self._guess_cache = {}
         self._lock = threading.Lock()
 
     @classmethod
     def build(cls, docs):
         docs = list(docs)
         by_key = {(d.organisation, d.slug): d for d in docs}
-        weights = [defaultdict(float) for _ in docs]
+        # Per field: term frequencies of each document, and its length.
+        tfs = {name: [] for name in FIELD_WEIGHTS}
+        lengths = {name: [] for name in FIELD_WEIGHTS}
         vocabulary = {}
-        for index, doc in enumerate(docs):
+        for doc in docs:
             parent = by_key.get((doc.organisation, doc.parent)) if doc.parent else None
-            fields = {
-                "title": [doc.title],
-                "keywords": list(doc.keywords),
-                "examples": list(doc.examples),
-                "article": [doc.article],
-                "parent": [parent.title, *parent.keywords] if parent else [],
-            }
-            for name, texts in fields.items():
+            for name, texts in _field_texts(doc, parent).items():
+                counts = Counter()
+                length = 0
                 for text in texts:
-                    for word in content_words(text):
-                        vocabulary.setdefault(word, stem(word))
-                    stems, pairs = terms(text)
-                    for term in stems:
-                        weights[index][term] += FIELD_WEIGHTS[name]
-                    for term in pairs:
-                        weights[index][term] += FIELD_WEIGHTS[name] * PAIR_BOOST
-        # BM25 length normalisation: a topic with a long article and many
-        # examples holds more words, each of which says less about it.
-        lengths = [sum(w for t, w in dw.items() if "_" not in t) for dw in weights]
-        average = (sum(lengths) / len(lengths)) if lengths else 1.0
+                    words = content_words(text)
+                    stems = []
+                    for word in words:
+                        term = stem(word)
+                        vocabulary.setdefault(word, term)
+                        stems.append(term)
+                    counts.update(stems)
+                    counts.update(_pairs(stems))
+                    length += len(stems)
+                tfs[name].append(counts)
+                lengths[name].append(length)
+        averages = {}
+        for name, values in lengths.items():
+            present = [v for v in values if v]
+            averages[name] = (sum(present) / len(present)) if present else 1.0
         postings = defaultdict(list)
-        for index, doc_weights in enumerate(weights):
-            norm = SATURATION * (1 - LENGTH_B + LENGTH_B * lengths[index] / (average or 1.0))
-            for term, weight in doc_weights.items():
-                postings[term].append((index, weight * (1 + SATURATION) / (weight + norm)))
+        doc_terms = []
+        for index in range(len(docs)):
+            combined = defaultdict(float)
+            for name, weight in FIELD_WEIGHTS.items():
+                counts = tfs[name][index]
+                if not counts or weight <= 0:
+                    continue
+                b = FIELD_B[name]
+                norm = 1 - b + b * lengths[name][index] / (averages[name] or 1.0)
+                for term, count in counts.items():
+                    combined[term] += weight * count / (norm or 1.0)
+            for term, tf in combined.items():
+                postings[term].append((index, tf / (K1 + tf)))
+            doc_terms.append(frozenset(t for t in combined if "_" not in t))
         n = max(len(docs), 1)
         idf = {term: math.log(1 + (n - len(items) + 0.5) / (len(items) + 0.5)) for term, items in postings.items()}
-        return cls(docs, dict(postings), idf, vocabulary)
+        return cls(docs, dict(postings), idf, vocabulary, doc_terms)
 
-    def _expand(self, word):
-        """A misspelt word as the closest word of the index, or None."""
-        if word in self.vocabulary:
-            return self.vocabulary[word]
-        for prefix in ELISIONS:  # "ladresse", "dun", "quon": an elision typed without apostrophe
-            rest = word[len(prefix) :]
-            if word.startswith(prefix) and len(rest) > 2 and rest in self.vocabulary:
-                return self.vocabulary[rest]
-        if len(word) < FUZZY_MIN_LENGTH or word.isdigit():
-            return None
+    # -- the message's terms ------------------------------------------------
+
+    def _guess(self, word):
+        """(stem, weight) for a word the index does not know as written, or None."""
         with self._lock:
-            if word in self._fuzzy_cache:
-                return self._fuzzy_cache[word]
-        found = process.extractOne(
-            word, self._vocab_by_initial.get(word[0], ()), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
-        )
-        result = self.vocabulary[found[0]] if found else None
+            if word in self._guess_cache:
+                return self._guess_cache[word]
+        result = self._compute_guess(word)
         with self._lock:
-            self._fuzzy_cache[word] = result
+            if len(self._guess_cache) > 200_000:
+                self._guess_cache.clear()
+            self._guess_cache[word] = result
         return result
 
+    def _compute_guess(self, word):
+        if word.isdigit():
+            return None
+        # An elision typed without its apostrophe: "laccueil", "dun", "quil".
+        for prefix in ELISIONS:
+            rest = word[len(prefix) :]
+            if word.startswith(prefix) and len(rest) >= 3 and rest[0] in "aeiouyh":
+                term = stem(rest)
+                if term in self.postings:
+                    return term, 1.0
+        # Another form of an indexed word: a long common prefix of stems.
+        term = stem(word)
+        if len(term) >= PREFIX_MIN:
+            best, best_len = None, 0
+            for other in self._stems_by_prefix.get(term[:PREFIX_MIN], ()):
+                common = _common_prefix(term, other)
+                if common >= max(PREFIX_MIN, PREFIX_SHARE * min(len(term), len(other))) and common > best_len:
+                    best, best_len = other, common
+            if best:
+                return best, PREFIX_WEIGHT
+        # A misspelling: the closest indexed word with the same first letter.
+        if len(word) >= FUZZY_MIN_LENGTH:
+            cutoff = FUZZY_CUTOFF if len(word) >= 8 else 88  # one edit is a larger share of a short word
+            found = process.extractOne(word, self._by_initial.get(word[0], ()), scorer=fuzz.ratio, score_cutoff=cutoff)
+            if found:
+                return self.vocabulary[found[0]], FUZZY_WEIGHT * found[1] / 100
+        return None
+
     def query_terms(self, text):
-        stems = []
-        for word in content_words(text)[: MAX_QUERY_TERMS * 4]:
+        """The message's stems (guessed where misspelt), and their pairs."""
+        stems, _ = self._query_terms(text)
+        return stems, _pairs(stems)
+
+    def _query_terms(self, text):
+        stems, weights = [], {}
+        for word in content_words(text)[:MAX_QUERY_WORDS]:
             term = stem(word)
+            weight = 1.0
             if term not in self.postings:
-                term = self._expand(word) or term
+                guess = self._guess(word)
+                if guess:
+                    term, weight = guess
             stems.append(term)
-        stems = stems[:MAX_QUERY_TERMS]
-        pairs = [f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False)]
-        return stems, pairs
+            weights[term] = max(weights.get(term, 0.0), weight)
+        return stems, weights
+
+    # -- scoring --------------------------------------------------------------
 
     def match(self, subject, text, organisations=None, limit=5):
-        stems, pairs = self.query_terms(f"{subject or ''}\n{text or ''}")
+        """The best topics for a message, best first, or an abstention."""
+        limit = max(int(limit or 1), 1)
+        stems, weights = self._query_terms(f"{subject or ''}\n{text or ''}"[:MAX_QUERY_CHARS])
         if not stems:
             return MatchResult([], True, "no informative word")
-        query = {}
-        for term in stems:
-            query[term] = 1.0
-        for term in pairs:
-            if term in self.postings:
-                query[term] = PAIR_BOOST
+        query = dict(weights)
+        for pair in _pairs(stems):
+            if pair in self.postings:
+                a, b = pair.split("_", 1)
+                query[pair] = PAIR_WEIGHT * min(weights[a], weights[b])
         scores = defaultdict(float)
-        known_weight = 0.0
-        total_weight = 0.0
+        information = 0.0  # what the message says, in idf units
         for term, boost in query.items():
             idf = self.idf.get(term)
             if idf is None:
-                total_weight += boost * 2.0  # an unknown word is informative too
+                information += UNKNOWN_IDF_SHARE * self.max_idf
                 continue
-            total_weight += boost * idf
-            known_weight += boost * idf
+            if "_" not in term:
+                information += boost * idf
             if idf < MIN_IDF:
-                continue  # in most topics: it tells them apart no more than it costs
+                continue
+            factor = boost * idf
             for index, weight in self.postings[term]:
-                scores[index] += boost * idf * weight
+                scores[index] += factor * weight
         if organisations:
             allowed = set(organisations)
             scores = {i: s for i, s in scores.items() if self.docs[i].organisation in allowed}
-        scores = {index: score for index, score in scores.items() if score > 0}
-        if not scores:
+        ranked = heapq.nlargest(limit + 5, scores.items(), key=itemgetter(1))
+        ranked = sorted(
+            ((index, score) for index, score in ranked if score > 0),
+            key=lambda item: (-item[1], self.docs[item[0]].organisation, self.docs[item[0]].slug),
+        )[:limit]
+        if not ranked:
             return MatchResult([], True, "no word of the knowledge base")
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], self.docs[item[0]].slug))[:limit]
         top = ranked[0][1]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
-        coverage = top / total_weight if total_weight else 0.0
-        margin = (top - second) / top if top else 0.0
+        coverage = min(top / information, 1.0) if information else 0.0
+        margin = (top - second) / top
         candidates = [
-            Candidate(self.docs[index], score, _confidence(score, coverage * score / top, margin if i == 0 else 0.0))
+            Candidate(self.docs[index], round(score, 4), _confidence(score / top * coverage, margin if i == 0 else 0.0))
             for i, (index, score) in enumerate(ranked)
         ]
-        if top < MIN_SCORE:
-            return MatchResult(candidates, True, f"best score {top:.2f} below {MIN_SCORE}")
+        min_evidence = MIN_EVIDENCE * self.median_idf
+        if top < min_evidence:
+            return MatchResult(candidates, True, f"best score {top:.2f} below {min_evidence:.2f}")
         if coverage < MIN_COVERAGE:
             return MatchResult(candidates, True, f"the best topic explains {coverage:.0%} of the message")
+        shared = {t for t in stems if t in self.doc_terms[ranked[0][0]] and self.idf.get(t, 0.0) >= MIN_IDF}
+        if len(shared) < MIN_SHARED_TERMS:
+            return MatchResult(candidates, True, "a single word in common with the best topic")
         return MatchResult(candidates, False, "")
 
 
-def _confidence(score, coverage, margin):
-    strength = 1 - math.exp(-score / 4)
-    return round(max(0.0, min(1.0, 0.5 * strength + 0.3 * min(coverage * 2, 1) + 0.2 * margin)), 4)
+def _common_prefix(a, b):
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _confidence(coverage, margin):
+    """0..1: how much of the message the topic explains, and how far ahead it is."""
+    return round(max(0.0, min(1.0, 0.6 * min(coverage * 2, 1.0) + 0.4 * margin)), 4)
 
 
 def docs_from_db():
-    from kb.models import Topic
+    """Every topic of the knowledge base as a TopicDoc, services in their order."""
+    from django.db.models import Prefetch
+
+    from kb.models import Topic, TopicService
 
     docs = []
+    links = TopicService.objects.select_related("service__organisation").order_by("position", "pk")
     topics = Topic.objects.select_related("organisation", "parent").prefetch_related(
-        "service_links__service__organisation"
+        Prefetch("service_links", queryset=links)
     )
     for topic in topics:
+        services = [link.service for link in topic.service_links.all()]
         docs.append(
             TopicDoc(
                 id=topic.pk,
                 slug=topic.slug,
                 organisation=topic.organisation.slug,
                 title=topic.title,
-                keywords=list(topic.keywords),
-                examples=list(topic.examples),
-                article=topic.article,
+                keywords=list(topic.keywords or ()),
+                examples=list(topic.examples or ()),
+                article=topic.article or "",
                 urgent=topic.urgent,
                 parent=topic.parent.slug if topic.parent else None,
-                services=[
-                    f"{link.service.organisation.slug}/{link.service.slug}" for link in topic.service_links.all()
-                ],
+                services=[f"{s.organisation.slug}/{s.slug}" for s in services],
+                service_text="\n".join(f"{s.name}. {s.description}" for s in services),
+                sensitive=topic.sensitive,
+                priority=topic.priority,
             )
         )
     return docs
@@ -232,7 +358,8 @@ _cache_lock = threading.Lock()
 
 
 def get_matcher():
-    """The process's matcher for the current knowledge-base revision."""
+    """The process's matcher for the current knowledge-base revision (one
+    revision read per call; the index is rebuilt only when it changed)."""
     from kb.revision import current
 
     revision = current()

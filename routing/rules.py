@@ -1,10 +1,13 @@
 """Evaluating an organisation's routing rules on a message."""
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from routing.models import Rule
+
+logger = logging.getLogger(__name__)
 
 MAX_REGEX_TEXT = 100_000  # a pathological pattern on a huge text stays bounded
 
@@ -17,6 +20,7 @@ class RuleContext:
     text: str
     postcode: str
     when: datetime
+    sender_phone: str = ""
 
 
 @dataclass
@@ -47,25 +51,39 @@ def rules_for(organisation, stage=None):
 def matches(rule, context, tz):
     if rule.channels and context.channel not in rule.channels:
         return False
-    if rule.sender_pattern:
-        pattern = rule.sender_pattern.lower()
-        sender = (context.sender_email or "").lower()
-        if pattern.startswith("@") and not sender.endswith(pattern):
-            return False
-        if not pattern.startswith("@") and sender != pattern:
-            return False
-    if rule.subject_regex and not re.search(rule.subject_regex, context.subject[:MAX_REGEX_TEXT], re.IGNORECASE):
+    if rule.sender_pattern and not sender_matches(rule.sender_pattern, context):
         return False
-    if rule.body_regex and not re.search(rule.body_regex, context.text[:MAX_REGEX_TEXT], re.IGNORECASE):
+    if rule.subject_regex and not _search(rule.subject_regex, context.subject):
+        return False
+    if rule.body_regex and not _search(rule.body_regex, context.text):
         return False
     if rule.postcode_prefixes and not any(context.postcode.startswith(p) for p in rule.postcode_prefixes if p):
         return False
     local = context.when.astimezone(tz)
     if rule.weekdays and local.weekday() not in rule.weekdays:
         return False
-    if rule.hour_from is not None and local.hour < rule.hour_from:
+    return rule.matches_hour(local.hour)
+
+
+def sender_matches(pattern, context):
+    """An address, "@domain" (also its subdomains) or a phone number."""
+    pattern = pattern.strip().lower()
+    email = (context.sender_email or "").lower()
+    if pattern.startswith("@"):
+        domain = email.rpartition("@")[2]
+        return bool(email) and (domain == pattern[1:] or domain.endswith("." + pattern[1:]))
+    if "@" in pattern:
+        return email == pattern
+    digits = re.sub(r"[^\d+]", "", pattern)
+    return bool(digits) and bool(context.sender_phone) and context.sender_phone.endswith(digits.lstrip("0"))
+
+
+def _search(pattern, text):
+    try:
+        return re.search(pattern, (text or "")[:MAX_REGEX_TEXT], re.IGNORECASE) is not None
+    except re.error:  # stored before validation existed: the rule is skipped, not the ticket
+        logger.warning("routing rule with an invalid regular expression %r skipped", pattern)
         return False
-    return not (rule.hour_to is not None and local.hour >= rule.hour_to)
 
 
 def evaluate(rules, context, tz=None):

@@ -4,14 +4,12 @@ administration; SLA due time; assignment. One ``routed`` event records why."""
 
 import logging
 
-from django.conf import settings
-from django.template.loader import render_to_string
-from django.utils import translation
+from django.db import DatabaseError
 
-from contacts.models import AgentProfile, Ticket, TicketEvent
+from contacts.models import Ticket, TicketEvent
 from contacts.services.events import record_event
-from contacts.services.outbox import enqueue
 from kb.models import Topic
+from routing.notify import notify_on_call, orient
 from routing.territory import choose_service, postcode_in_text
 
 logger = logging.getLogger(__name__)
@@ -27,6 +25,11 @@ def first_text(ticket):
 
 
 def route(ticket):
+    """Route a new ticket (called by ingest, in its transaction, once the
+    first message is stored): sets topic, service, priority, tags,
+    not_understood, due_at and maybe oriented_to and assignee, and records
+    one ``routed`` event saying what decided (``decided_by``: "rule",
+    "matcher" or "triage")."""
     from routing.assignment import assign_agent
     from routing.matcher import get_matcher
     from routing.rules import RuleContext, evaluate, rules_for
@@ -40,12 +43,13 @@ def route(ticket):
     context = RuleContext(
         channel=ticket.channel,
         sender_email=ticket.contact.email,
+        sender_phone=ticket.contact.phone,
         subject=ticket.subject,
         text=text,
         postcode=postcode,
         when=ticket.created_at,
     )
-    record = {"postcode": postcode or None, "rules": []}
+    record = {"postcode": postcode or None, "rules": [], "decided_by": "triage"}
     topic = service = assignee = None
     priority = None
     tags = list(ticket.tags)
@@ -62,9 +66,11 @@ def route(ticket):
         stopped = stopped or outcome.stop
 
     apply(evaluate(rules["before"], context))
+    if topic is not None or service is not None:
+        record["decided_by"] = "rule"
 
     if topic is None and service is None and not stopped:
-        result = get_matcher().match(ticket.subject, text)
+        result = match_safely(get_matcher, ticket.subject, text)
         record["abstained"] = result.abstained
         record["reason"] = result.reason
         if result.candidates:
@@ -76,9 +82,13 @@ def route(ticket):
             }
         if not result.abstained and result.candidates:
             topic = Topic.objects.select_related("organisation").filter(pk=result.candidates[0].doc.id).first()
+            record["decided_by"] = "matcher" if topic is not None else "triage"
 
     if not stopped:
+        decided = (topic, service)
         apply(evaluate(rules["after"], context))
+        if (topic, service) != decided:
+            record["decided_by"] = "rule"
 
     if service is None and topic is not None:
         service, record["territory"] = choose_service(topic.candidate_services(), postcode)
@@ -87,10 +97,10 @@ def route(ticket):
         service = organisation.triage_service()
         record["territory"] = "triage"
 
-    urgency = detect_urgency(f"{ticket.subject}\n{text}")
+    urgency = detect_urgency_safely(detect_urgency, f"{ticket.subject}\n{text}")
     urgent = urgency.urgent or bool(topic and topic.urgent)
     if urgent:
-        record["urgency"] = urgency.reasons or ["urgent topic"]
+        record["urgency"] = list(urgency.reasons) + ([f"urgent topic: {topic.slug}"] if topic and topic.urgent else [])
         tags.extend(f"urgence:{category}" for category in urgency.categories if f"urgence:{category}" not in tags)
         priority = Ticket.Priority.URGENT
     ticket.priority = priority or (topic.priority if topic else Ticket.Priority.NORMAL)
@@ -112,11 +122,14 @@ def route(ticket):
         service=str(service) if service else None,
         priority=ticket.priority,
         not_understood=ticket.not_understood,
+        oriented_to=str(service) if oriented else None,
+        tags=tags,
         **record,
     )
 
     if oriented:
         orient(ticket, service)
+        ticket.refresh_from_db(fields=["status", "first_response_at"])
     if assignee is not None:
         from contacts.services.tickets import assign
 
@@ -128,42 +141,35 @@ def route(ticket):
     return ticket
 
 
-def orient(ticket, service):
-    """Tell the citizen which administration is competent, with its contact
-    points (French administrative law: the request is passed on and the
-    citizen told)."""
-    from contacts.services.tickets import TicketActionError, reply
+class _Abstention:
+    candidates = ()
+    abstained = True
 
-    record_event(ticket, TicketEvent.Kind.ORIENTED, service=str(service), organisation=service.organisation.name)
-    with translation.override(settings.LANGUAGE_CODE):
-        text = render_to_string(
-            "routing/oriented.txt",
-            {"ticket": ticket, "service": service, "contact_points": list(service.contact_points.all())},
-        ).strip()
+    def __init__(self, reason):
+        self.reason = reason
+
+
+class _NoUrgency:
+    urgent = False
+    reasons = ()
+    categories = ()
+
+
+def match_safely(get_matcher, subject, text):
+    """The matcher's answer; should it fail (a knowledge base it cannot
+    index...), an abstention: the request goes to triage, it is never lost."""
     try:
-        reply(ticket, None, text)
-    except TicketActionError as exc:
-        logger.info("orientation of %s not sent: %s", ticket.reference, exc)
+        return get_matcher().match(subject, text)
+    except DatabaseError:
+        raise  # the transaction is broken: ingest must roll back
+    except Exception as exc:
+        logger.exception("matcher failed; the request goes to triage")
+        return _Abstention(f"matcher error: {type(exc).__name__}")
 
 
-def notify_on_call(ticket):
-    """Email every on-call agent of the ticket's service at once."""
-    agents = AgentProfile.objects.filter(services=ticket.service, on_call=True).select_related("user")
-    notified = []
-    with translation.override(settings.LANGUAGE_CODE):
-        for agent in agents:
-            if not agent.user.email:
-                continue
-            enqueue(
-                "email",
-                agent.user.email,
-                {
-                    "subject": translation.gettext("Urgent request %(reference)s") % {"reference": ticket.reference},
-                    "text": render_to_string("routing/urgent_agent.txt", {"ticket": ticket}).strip(),
-                },
-                idempotency_key=f"urgent:{ticket.pk}:{agent.user.pk}",
-                ticket=ticket,
-            )
-            notified.append(agent.user.username)
-    if notified:
-        record_event(ticket, TicketEvent.Kind.URGENT_NOTIFIED, agents=notified)
+def detect_urgency_safely(detect_urgency, text):
+    try:
+        return detect_urgency(text)
+    except Exception:
+        logger.exception("urgency detection failed")
+        return _NoUrgency()

@@ -1,51 +1,79 @@
 """Due times counted in an organisation's opening hours, without French
-public holidays, in the organisation's time zone."""
+public holidays (and its other closed days), in the organisation's time zone;
+the periodic check that warns before a breach and escalates after it."""
 
-from datetime import datetime, time, timedelta
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
+from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from routing.models import BusinessHours, SlaPolicy
 
-DEFAULT_HOURS = 48
-URGENT_HOURS = 4
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOURS = 48  # to the first answer, when nothing else says
+URGENT_HOURS = 4  # an urgent ticket without a policy of its own
+WARN_AT = 0.8  # share of the allowed time elapsed before the warning
+MAX_DAYS = 3660  # ten years of days: a closed calendar never loops forever
 
 
-@lru_cache(maxsize=64)
-def _french_holidays(year):
-    return holidays.France(years=year)
+@lru_cache(maxsize=128)
+def _public_holidays(year, subdivision=""):
+    return holidays.France(years=year, subdiv=subdivision or None)
+
+
+@dataclass(frozen=True)
+class OpeningCalendar:
+    """When an organisation is open: weekly ranges, minus public holidays and
+    its own closed days, in its time zone."""
+
+    tz: object
+    schedule: dict
+    subdivision: str = ""
+    closed: frozenset = field(default_factory=frozenset)
+
+    def ranges(self, day):
+        """The opening ranges of a local date, as aware datetimes."""
+        if day in self.closed or day in _public_holidays(day.year, self.subdivision):
+            return []
+        return [
+            (
+                datetime.combine(day, time.fromisoformat(start), tzinfo=self.tz),
+                datetime.combine(day, time.fromisoformat(end), tzinfo=self.tz),
+            )
+            for start, end in self.schedule.get(str(day.weekday()), [])
+        ]
+
+
+def calendar_for(organisation, schedule=None):
+    row = BusinessHours.objects.filter(organisation=organisation).first()
+    if row is None:
+        return OpeningCalendar(organisation.tzinfo, schedule or BusinessHours.DEFAULT)
+    return OpeningCalendar(
+        organisation.tzinfo,
+        schedule or row.schedule,
+        row.holiday_subdivision,
+        frozenset(date.fromisoformat(value) for value in row.closed_dates),
+    )
 
 
 def schedule_for(organisation):
-    row = BusinessHours.objects.filter(organisation=organisation).first()
-    return row.schedule if row else BusinessHours.DEFAULT
+    return calendar_for(organisation).schedule
 
 
-def _open_ranges(day, schedule, tz):
-    """The opening ranges of a local date, as aware datetimes."""
-    if day in _french_holidays(day.year):
-        return []
-    ranges = []
-    for start, end in schedule.get(str(day.weekday()), []):
-        ranges.append(
-            (
-                datetime.combine(day, time.fromisoformat(start), tzinfo=tz),
-                datetime.combine(day, time.fromisoformat(end), tzinfo=tz),
-            )
-        )
-    return ranges
-
-
-def business_deadline(start, hours, organisation, schedule=None):
-    """The moment ``hours`` opening hours after ``start``."""
-    tz = organisation.tzinfo
-    schedule = schedule or schedule_for(organisation)
-    remaining = timedelta(hours=hours)
-    cursor = start.astimezone(tz)
+def business_deadline(start, hours, organisation, schedule=None, calendar=None):
+    """The moment ``hours`` opening hours after ``start`` (0 hours: the next
+    moment the organisation is open)."""
+    calendar = calendar or calendar_for(organisation, schedule)
+    remaining = timedelta(hours=max(hours, 0))
+    cursor = start.astimezone(calendar.tz)
     day = cursor.date()
-    for _ in range(3660):  # ten years of days at most: never loops forever
-        for opens, closes in _open_ranges(day, schedule, tz):
+    for _ in range(MAX_DAYS):
+        for opens, closes in calendar.ranges(day):
             begin = max(opens, cursor)
             if begin >= closes:
                 continue
@@ -54,20 +82,19 @@ def business_deadline(start, hours, organisation, schedule=None):
                 return begin + remaining
             remaining -= available
         day += timedelta(days=1)
-    raise ValueError("the schedule has no opening hours")
+    raise ValueError(f"the opening hours of {organisation} have no open time in ten years")
 
 
-def business_hours_between(start, end, organisation, schedule=None):
-    """Opening hours elapsed between two moments."""
+def business_hours_between(start, end, organisation, schedule=None, calendar=None):
+    """Opening hours elapsed between two moments (0 when end <= start)."""
     if end <= start:
         return 0.0
-    tz = organisation.tzinfo
-    schedule = schedule or schedule_for(organisation)
-    start, end = start.astimezone(tz), end.astimezone(tz)
+    calendar = calendar or calendar_for(organisation, schedule)
+    start, end = start.astimezone(calendar.tz), end.astimezone(calendar.tz)
     total = timedelta()
     day = start.date()
     while day <= end.date():
-        for opens, closes in _open_ranges(day, schedule, tz):
+        for opens, closes in calendar.ranges(day):
             begin, finish = max(opens, start), min(closes, end)
             if finish > begin:
                 total += finish - begin
@@ -75,27 +102,19 @@ def business_hours_between(start, end, organisation, schedule=None):
     return total.total_seconds() / 3600
 
 
+def policy_for(ticket):
+    """The most specific policy of the ticket's organisation that applies to it
+    (topic outweighs service, which outweighs priority), or None."""
+    policies = [p for p in SlaPolicy.objects.filter(organisation_id=ticket.organisation_id) if p.applies_to(ticket)]
+    return max(policies, key=lambda p: (p.specificity, -p.pk), default=None)
+
+
 def sla_hours_for(ticket):
-    """Most specific policy: topic, then service, then priority, then the
-    organisation's; else the service's own SLA; else a default."""
-    policies = list(SlaPolicy.objects.filter(organisation_id=ticket.organisation_id))
-
-    def find(**match):
-        for policy in policies:
-            if all(getattr(policy, key) == value for key, value in match.items()):
-                return policy
-        return None
-
-    candidates = []
-    if ticket.topic_id:
-        candidates.append(find(topic_id=ticket.topic_id))
-    if ticket.service_id:
-        candidates.append(find(service_id=ticket.service_id, topic_id=None))
-    candidates.append(find(priority=ticket.priority, service_id=None, topic_id=None))
-    candidates.append(find(priority="", service_id=None, topic_id=None))
-    for policy in candidates:
-        if policy is not None:
-            return policy.first_response_hours
+    """Business hours to the first answer: the most specific policy; else, for
+    an urgent ticket, URGENT_HOURS; else the service's own SLA; else a default."""
+    policy = policy_for(ticket)
+    if policy is not None:
+        return policy.first_response_hours
     if ticket.priority == "urgent":
         return URGENT_HOURS
     if ticket.service_id and ticket.service.sla_hours:
@@ -103,13 +122,104 @@ def sla_hours_for(ticket):
     return DEFAULT_HOURS
 
 
+def resolution_hours_for(ticket):
+    """Business hours to resolution, when a policy sets them, else None."""
+    policy = policy_for(ticket)
+    return policy.resolution_hours if policy is not None else None
+
+
 def due_at_for(ticket, start=None):
+    """When the first answer is due."""
     return business_deadline(start or ticket.created_at, sla_hours_for(ticket), ticket.organisation)
 
 
+def resolution_due_at_for(ticket, start=None):
+    hours = resolution_hours_for(ticket)
+    if hours is None:
+        return None
+    return business_deadline(start or ticket.created_at, hours, ticket.organisation)
+
+
 def resume_due_at(ticket, paused_from, resumed_at):
-    """Push the due time by the opening hours spent waiting for the citizen."""
+    """The due time pushed by the opening hours spent waiting for the citizen."""
     if ticket.due_at is None:
         return None
-    paused = business_hours_between(paused_from, resumed_at, ticket.organisation)
-    return business_deadline(ticket.due_at, paused, ticket.organisation) if paused else ticket.due_at
+    calendar = calendar_for(ticket.organisation)
+    paused = business_hours_between(paused_from, resumed_at, ticket.organisation, calendar=calendar)
+    if not paused:
+        return ticket.due_at
+    return business_deadline(ticket.due_at, paused, ticket.organisation, calendar=calendar)
+
+
+def check_deadlines(now):
+    """Warn once when WARN_AT of the allowed time has elapsed, and record the
+    breach then escalate once when the first answer is overdue. Tickets
+    waiting for the citizen are paused and not looked at. Each ticket is
+    handled in its own transaction, under a row lock, so that two overlapping
+    runs never warn or escalate twice."""
+    from contacts.models import Ticket, TicketEvent
+
+    def has(kind):
+        return Exists(TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=kind))
+
+    waiting = Ticket.objects.filter(
+        status__in=[Ticket.Status.NEW, Ticket.Status.OPEN], first_response_at__isnull=True, due_at__isnull=False
+    )
+    overdue = waiting.filter(due_at__lte=now).exclude(has(TicketEvent.Kind.ESCALATED))
+    upcoming = waiting.filter(due_at__gt=now).exclude(has(TicketEvent.Kind.SLA_WARNING))
+    counts = {"warned": 0, "breached": 0}
+    calendars = {}
+    for pk in overdue.values_list("pk", flat=True).iterator():
+        counts["breached"] += _escalate(pk, now)
+    for ticket in upcoming.select_related("organisation").iterator():
+        organisation = ticket.organisation
+        calendar = calendars.get(organisation.pk) or calendars.setdefault(organisation.pk, calendar_for(organisation))
+        allowed = business_hours_between(ticket.created_at, ticket.due_at, organisation, calendar=calendar)
+        elapsed = business_hours_between(ticket.created_at, now, organisation, calendar=calendar)
+        if allowed and elapsed / allowed >= WARN_AT:
+            counts["warned"] += _warn(ticket.pk, now)
+    return counts
+
+
+def _locked_waiting_ticket(pk, kind):
+    """The ticket, locked, if it still waits for its first answer and has no
+    event of this kind yet; else None."""
+    from contacts.models import Ticket
+
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("organisation", "service")
+        .filter(pk=pk, first_response_at__isnull=True, status__in=[Ticket.Status.NEW, Ticket.Status.OPEN])
+        .first()
+    )
+    if ticket is None or ticket.events.filter(kind=kind).exists():
+        return None
+    return ticket
+
+
+def _warn(pk, now):
+    from contacts.models import TicketEvent
+    from contacts.services.events import record_event
+
+    with transaction.atomic():
+        ticket = _locked_waiting_ticket(pk, TicketEvent.Kind.SLA_WARNING)
+        if ticket is None or ticket.due_at is None or ticket.due_at <= now:
+            return 0
+        record_event(ticket, TicketEvent.Kind.SLA_WARNING, due_at=ticket.due_at.isoformat())
+    return 1
+
+
+def _escalate(pk, now):
+    from contacts.models import TicketEvent
+    from contacts.services.events import record_event
+    from routing.notify import notify_supervisors
+
+    with transaction.atomic():
+        ticket = _locked_waiting_ticket(pk, TicketEvent.Kind.ESCALATED)
+        if ticket is None or ticket.due_at is None or ticket.due_at > now:
+            return 0
+        if not ticket.events.filter(kind=TicketEvent.Kind.SLA_BREACHED).exists():
+            record_event(ticket, TicketEvent.Kind.SLA_BREACHED, due_at=ticket.due_at.isoformat())
+        supervisors = notify_supervisors(ticket)
+        record_event(ticket, TicketEvent.Kind.ESCALATED, due_at=ticket.due_at.isoformat(), supervisors=supervisors)
+    return 1

@@ -20,7 +20,8 @@ LEXICON = {
         r"\bme touche\b",
         r"peur (?:de lui|de elle|de mon (?:mari|conjoint|compagnon|ex|pere|fils)|pour (?:ma|sa|leur|nos|mes) (?:vie|enfants?))",
         r"\bemprise\b",
-        r"harcel\w*",
+        r"(?:mari|conjoint|compagnon|concubin|ex|copain|pere|beau pere)\b.{0,40}\bharcel\w*",
+        r"harcel\w* (?:sexuel|moral)\w*|harcel\w* par (?:mon|son) (?:mari|conjoint|compagnon|ex)",
         r"\bviol(?:e|ee|er)?\b",
         r"n ose (?:plus )?(?:pas )?(?:rentrer|partir|sortir)",
         r"(?<!pas de )(?<!aucun )\bbless(?:e|ee|ure)s?\b",
@@ -44,6 +45,9 @@ LEXICON = {
         r"\battouchement\w*",
         r"(?:toute? seule?|seuls?) (?:dans|a) (?:l appart\w*|la maison|le logement)",
         r"\binceste\b",
+        r"reclam\w* (?:a manger|de la nourriture)",
+        r"(?:petits|enfants|gamins|bebes?) .{0,40}\b(?:dehors|seuls?) .{0,30}\b(?:soir|nuit|pyjama)",
+        r"(?:mere|pere|parents?) .{0,30}\b(?:ivres?|saoule?s?|alcoolise\w*|drogue\w*)",
     ],
     "eviction": [
         r"expuls\w*",
@@ -53,6 +57,10 @@ LEXICON = {
         r"commandement de quitter",
         r"change\w* (?:la|les) serrures?",
         r"concours de la force publique",
+        r"force publique",
+        r"commissaire de justice",
+        r"mise? (?:a la porte|dehors)",
+        r"(?:fin de la )?treve hivernale.{0,40}(?:expuls|quitter)",
     ],
     "energy": [
         r"coup\w* (?:d |de |du |l |le |la )?(?:electricite|courant|gaz|eau|chauffage|compteur|lumiere)",
@@ -62,11 +70,19 @@ LEXICON = {
         r"\bont coupe\b",
         r"\bcompteur\b.{0,30}\b(?:coupe|bloque|suspendu|limite)",
         r"\bfroid\b.{0,40}\b(?:bebe|enfants?|petits?|nuit)",
+        r"brid\w* (?:mon |le |notre )?compteur|compteur (?:a ete |est )?brid\w*",
+        r"(?:fermer|couper|coupure|suspendre) (?:le |l |du |de l )?(?:gaz|electricite|eau|courant)",
+        r"(?:coupure|fermeture|suspension) .{0,30}pour impaye",
+        r"plus de feu\b",
     ],
     "elderly": [
         r"(?:personne agee|grand (?:mere|pere)|vieille dame|vieux monsieur|voisine? (?:agee|de \d{2} ans)|mere de \d{2} ans|pere de \d{2} ans|\b[7-9]\d ans\b).{0,120}(?:isole\w*|ne repond plus|tombe\w*|chute|ne mange plus|plus rien|abandonn\w*|maltrait\w*|confus\w*|perdu\w*)",
         r"ne repond plus (?:au telephone|a la porte|depuis)",
         r"\bisole\w* (?:et|depuis)\b",
+        r"(?:ne )?tient plus debout",
+        r"(?:ne )?(?:m )?ouvre (?:pas|plus)\b.{0,40}\b(?:personne|cle|porte)",
+        r"appel\w* (?:faiblement|a l aide)",
+        r"(?:ne )?veut pas .{0,30}\b(?:docteur|medecin|pompiers)",
         r"(?:tombe\w*|chute) .{0,40}(?:ne peut pas se relever|par terre|au sol)",
         r"(?:prend|vide|gere) (?:ses|son) (?:comptes?|argent|carte).{0,60}(?:plus rien|rien a manger)",
     ],
@@ -85,6 +101,7 @@ LEXICON = {
         r"(?:ou|pas ou) (?:aller|dormir) ce soir",
         r"(?:hebergement|logement) d urgence",
         r"\b115\b",
+        r"(?:je suis|on est|nous sommes|suis) dehors\b",
     ],
     "food": [
         r"(?:plus|pas|rien) (?:rien )?(?:a manger|dans (?:le|mon) (?:frigo|refrigerateur))",
@@ -110,13 +127,32 @@ class UrgencyResult:
     categories: list = field(default_factory=list)
 
 
+# A loss of heating, power or water in a public building (a school, a
+# gymnasium, the town hall) is a maintenance request, not a household in
+# danger: the building named just before the sign says so.
+PUBLIC_BUILDING = re.compile(
+    r"\b(?:college|lycee|ecole|gymnase|mairie|batiment|classe|salle|piscine|bureau|eglise|mediatheque|internat)s?\b"
+)
+# "pas de blessé", "aucune violence", "sans danger": a sign named to say it is absent.
+NEGATION_BEFORE = re.compile(r"\b(?:pas de|pas d|aucun|aucune|sans)\s*$")
+CONTEXT_CHARS = 60
+
+
+def _accept(category, normalised, match):
+    before = normalised[max(0, match.start() - CONTEXT_CHARS) : match.start()]
+    if NEGATION_BEFORE.search(before[-12:]):
+        return False
+    return not (category == "energy" and PUBLIC_BUILDING.search(before))
+
+
 def detect_urgency(text):
-    """The urgency signs found in the text, by category."""
+    """The urgency signs found in the text, by category (each category once,
+    with the words that fired it as the reason)."""
     normalised = " ".join(words((text or "")[:MAX_TEXT]))
     reasons, categories = [], []
     for category, patterns in _COMPILED.items():
         for pattern in patterns:
-            match = pattern.search(normalised)
+            match = next((m for m in pattern.finditer(normalised) if _accept(category, normalised, m)), None)
             if match:
                 reasons.append(f"{category}: « {match.group(0).strip()} »")
                 categories.append(category)

@@ -134,7 +134,7 @@ def test_sweeper_delivers_a_row_whose_dispatch_was_lost(ack, settings, eager_cel
 @pytest.mark.django_db
 def test_sweeper_resends_a_stuck_email_but_marks_a_stuck_sms_unknown(ack, make_inbound, eager_celery):
     sms_ticket = ingest(
-        make_inbound(channel="sms", sender_email="", sender_phone="+33639980003", sms_consent=True)
+        make_inbound(channel="sms", sender_email="", sender_phone="+33612345678", sms_consent=True)
     ).ticket
     sms = Outbox.objects.get(ticket=sms_ticket)
     past = timezone.now() - timedelta(minutes=1)

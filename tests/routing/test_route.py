@@ -107,7 +107,7 @@ def test_another_administration_competent_means_oriented_with_its_contact_points
     assert first_point.value in orientation.payload["text"]
 
 
-def test_a_rule_before_the_matcher_decides_and_is_recorded(cd99):
+def test_a_rule_before_the_text_analysis_decides_and_is_recorded(cd99):
     from routing.models import Rule
 
     routes = Service.objects.get(organisation=cd99, slug="routes")
@@ -121,7 +121,10 @@ def test_a_rule_before_the_matcher_decides_and_is_recorded(cd99):
     )
     ticket = send("Bonjour, je n'ai pas reçu mon RSA", sender_email="secretariat@mairie-test.example")
     assert ticket.service == routes
-    assert routed(ticket)["rules"]
+    data = routed(ticket)
+    assert data["rules"] == [{"id": Rule.objects.get().pk, "name": "Mairies vers routes"}]
+    assert data["decided_by"] == "rule"
+    assert "abstained" not in data  # the stop rule skipped the matcher
 
 
 def test_an_agents_topic_change_is_recorded_as_a_correction(cd99, admin_user):
@@ -133,3 +136,147 @@ def test_an_agents_topic_change_is_recorded_as_a_correction(cd99, admin_user):
     correction = RoutingCorrection.objects.get(ticket=ticket)
     assert correction.to_topic == topic
     assert ticket.events.filter(kind="corrected").exists()
+
+
+# Below, a tiny stand-in for the text matcher makes its answer certain, so
+# that what is tested is the policy around it.
+
+
+class FakeMatcher:
+    def __init__(self, topic=None, abstained=False, error=None):
+        self.topic, self.abstained, self.error, self.calls = topic, abstained, error, 0
+
+    def match(self, subject, text, organisations=None, limit=5):
+        from routing.matcher import Candidate, MatchResult, TopicDoc
+
+        self.calls += 1
+        if self.error:
+            raise self.error
+        if self.topic is None:
+            return MatchResult([], True, "no topic")
+        doc = TopicDoc(
+            id=self.topic.pk,
+            slug=self.topic.slug,
+            organisation=self.topic.organisation.slug,
+            title=self.topic.title,
+            urgent=self.topic.urgent,
+        )
+        return MatchResult([Candidate(doc, 3.2, 0.9)], self.abstained, "fake")
+
+
+@pytest.fixture
+def fake_matcher(monkeypatch):
+    def install(**kwargs):
+        fake = FakeMatcher(**kwargs)
+        monkeypatch.setattr("routing.matcher.get_matcher", lambda: fake)
+        return fake
+
+    return install
+
+
+def test_a_matched_topic_is_recorded_with_score_and_confidence(cd99, fake_matcher):
+    topic = Topic.objects.get(organisation=cd99, slug="rsa-versement")
+    fake_matcher(topic=topic)
+    ticket = send("peu importe")
+    data = routed(ticket)
+    assert ticket.topic == topic
+    assert data["decided_by"] == "matcher"
+    assert data["match"] == {"topic": "cd99/rsa-versement", "score": 3.2, "confidence": 0.9}
+    assert data["abstained"] is False
+    assert data["topic"] == "rsa-versement"
+
+
+def test_an_abstention_goes_to_triage_not_understood(cd99, fake_matcher):
+    fake_matcher(topic=Topic.objects.get(organisation=cd99, slug="rsa-versement"), abstained=True)
+    ticket = send("peu importe")
+    assert ticket.topic is None and ticket.not_understood
+    assert ticket.service == cd99.triage_service()
+    assert routed(ticket)["decided_by"] == "triage"
+
+
+def test_a_failing_text_analysis_sends_to_triage_never_loses_the_request(cd99, fake_matcher):
+    fake_matcher(error=RuntimeError("index broken"))
+    ticket = send("Bonjour, mon RSA")
+    assert ticket.not_understood and ticket.service == cd99.triage_service()
+    assert "RuntimeError" in routed(ticket)["reason"]
+    assert ticket.messages.count() == 1
+
+
+def test_a_rule_after_the_analysis_overrides_it_and_sets_priority_tags_assignee(cd99, fake_matcher):
+    from routing.models import Rule
+
+    fake_matcher(topic=Topic.objects.get(organisation=cd99, slug="rsa-versement"))
+    routes = Service.objects.get(organisation=cd99, slug="routes")
+    user = get_user_model().objects.create_user("voirie", email="voirie@cd99.example")
+    AgentProfile.objects.create(user=user, organisation=cd99).services.add(routes)
+    rule = Rule.objects.create(
+        organisation=cd99,
+        name="nids de poule",
+        stage="after",
+        body_regex=r"nids? de poule",
+        set_service=routes,
+        set_priority="high",
+        add_tags=["voirie"],
+        set_assignee=user,
+    )
+    ticket = send("Un nid de poule devant chez moi")
+    ticket.refresh_from_db()
+    assert ticket.service == routes
+    assert ticket.priority == "high"
+    assert ticket.tags == ["voirie"]
+    assert ticket.assignee == user
+    assert ticket.events.get(kind="assigned").data["assignee"] == user.pk
+    data = routed(ticket)
+    assert data["decided_by"] == "rule"
+    assert data["rules"] == [{"id": rule.pk, "name": "nids de poule"}]
+    assert data["tags"] == ["voirie"]
+
+
+def test_an_urgent_topic_is_urgent_even_without_alarming_words(cd99, fake_matcher):
+    topic = Topic.objects.get(organisation=cd99, slug="rsa-versement")
+    topic.urgent = True
+    topic.save()
+    fake_matcher(topic=topic)
+    ticket = send("Bonjour, une question")
+    assert ticket.priority == Ticket.Priority.URGENT
+    assert routed(ticket)["urgency"] == ["urgent topic: rsa-versement"]
+
+
+def test_absent_on_call_agents_are_skipped_and_the_organisations_on_call_step_in(cd99, fake_matcher):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from contacts.models import Absence
+
+    fake_matcher()  # abstains: triage
+    triage = cd99.triage_service()
+    away = get_user_model().objects.create_user("absente", email="absente@cd99.example")
+    profile = AgentProfile.objects.create(user=away, organisation=cd99, on_call=True)
+    profile.services.add(triage)
+    now = timezone.now()
+    Absence.objects.create(agent=profile, starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1))
+    Absence.objects.create(agent=profile, starts_at=now - timedelta(days=9), ends_at=now - timedelta(days=8))
+    elsewhere = get_user_model().objects.create_user("garde", email="garde@cd99.example")
+    AgentProfile.objects.create(user=elsewhere, organisation=cd99, on_call=True)
+
+    ticket = send("Mon mari me frappe, j'ai peur pour ma vie")
+
+    assert ticket.priority == Ticket.Priority.URGENT
+    assert "urgence:violence" in ticket.tags
+    assert ticket.events.get(kind="urgent_notified").data["agents"] == ["garde"]
+    mail = Outbox.objects.get(recipient="garde@cd99.example")
+    assert mail.idempotency_key == f"urgent:{ticket.pk}:{elsewhere.pk}"
+    assert ticket.reference in mail.payload["subject"]
+    assert not Outbox.objects.filter(recipient="absente@cd99.example").exists()
+
+
+def test_emergency_numbers_fit_the_categories_then_the_general_ones():
+    from routing.urgency_numbers import EMERGENCY_NUMBERS, NUMBERS, relevant_numbers
+
+    assert set(NUMBERS) == {"3919", "119", "115", "17", "15", "112", "114", "3114"}
+    assert {number for numbers in EMERGENCY_NUMBERS.values() for number, _ in numbers} <= set(NUMBERS)
+    numbers = [number for number, _ in relevant_numbers(["violence", "child"])]
+    assert numbers == ["3919", "17", "119", "112", "114"]
+    assert [n for n, _ in relevant_numbers(["suicide: « en finir »"])][:1] == ["3114"]
+    assert [n for n, _ in relevant_numbers([])] == ["112", "114"]

@@ -19,10 +19,15 @@ def test_routing_eval_prints_the_figures_and_creates_nothing(capsys):
     assert list(summary)[:8] == keys
     assert summary["n"] == 220
     assert Ticket.objects.count() == 0
-    # Floors of what this router reaches today (see issue 3's note): a regression fails here.
-    assert summary["top1"] >= 0.45
-    assert summary["top3"] >= 0.65
-    assert summary["urgent_recall"] >= 0.9
+    print("ROUTING_EVAL", json.dumps(summary))
+    # Floors of what this lexical router reaches today (0.536 / 0.795 / 0.667 / 0.70 / 1.0 / 0.727);
+    # the issue's targets (top1 0.90, service 0.93, precision 0.80) are not reached: a regression fails here.
+    assert summary["top1"] >= 0.52
+    assert summary["top3"] >= 0.77
+    assert summary["abstain_accuracy"] >= 0.66
+    assert summary["service_accuracy"] >= 0.68
+    assert summary["urgent_recall"] == 1.0
+    assert summary["urgent_precision"] >= 0.72
 
 
 @pytest.mark.django_db

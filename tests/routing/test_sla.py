@@ -93,3 +93,148 @@ def test_waiting_for_the_citizen_pauses_the_clock(organisation, make_ticket, adm
     ticket.refresh_from_db()
     # Due Wednesday at noon, pushed by 2 opening hours: the afternoon opens at 13:30.
     assert ticket.due_at == datetime(2026, 6, 3, 15, 30, tzinfo=PARIS)
+
+
+@pytest.mark.django_db
+def test_a_ticket_of_friday_evening_before_a_public_holiday_is_due_in_business_hours(organisation, make_ticket):
+    SlaPolicy.objects.create(organisation=organisation, first_response_hours=8)
+    # Friday 22 May 2026, 19:00: closed; then the weekend and Whit Monday.
+    ticket = make_ticket(created_at=datetime(2026, 5, 22, 19, 0, tzinfo=PARIS))
+    # Tuesday 9:00-12:00 and 13:30-17:00 (6.5 h), then 1.5 h on Wednesday.
+    assert ticket.due_at == datetime(2026, 5, 27, 10, 30, tzinfo=PARIS)
+    assert business_hours_between(ticket.created_at, ticket.due_at, organisation) == pytest.approx(8)
+
+
+@pytest.mark.django_db
+def test_the_most_specific_policy_wins_and_a_narrower_one_does_not_leak(organisation, make_ticket):
+    ticket = make_ticket()  # triage service, normal priority, no topic
+    service = ticket.service
+    SlaPolicy.objects.create(organisation=organisation, service=service, priority="urgent", first_response_hours=2)
+    assert sla_hours_for(ticket) == 48  # the urgent policy is not for a normal ticket
+    SlaPolicy.objects.create(organisation=organisation, priority="normal", first_response_hours=30)
+    assert sla_hours_for(ticket) == 30
+    SlaPolicy.objects.create(organisation=organisation, service=service, first_response_hours=20)
+    assert sla_hours_for(ticket) == 20  # service outweighs priority
+    ticket.priority = "urgent"
+    assert sla_hours_for(ticket) == 2  # service and priority outweigh service alone
+
+
+@pytest.mark.django_db
+def test_urgent_tickets_without_policy_get_a_short_deadline(make_ticket):
+    ticket = make_ticket()
+    ticket.priority = "urgent"
+    assert sla_hours_for(ticket) == 4
+
+
+@pytest.mark.django_db
+def test_policies_guard_their_invariants(organisation):
+    SlaPolicy.objects.create(organisation=organisation, first_response_hours=24)
+    with pytest.raises(ValidationError):
+        SlaPolicy.objects.create(organisation=organisation, first_response_hours=12)  # same scope twice
+    with pytest.raises(ValidationError) as caught:
+        SlaPolicy.objects.create(organisation=organisation, priority="high", first_response_hours=8, resolution_hours=4)
+    assert "resolution_hours" in caught.value.message_dict
+    from kb.models import Organisation, Service
+
+    other = Organisation.objects.create(slug="autre", name="Autre", kind="commune")
+    foreign = Service.objects.create(organisation=other, slug="x", name="X")
+    with pytest.raises(ValidationError) as caught:
+        SlaPolicy.objects.create(organisation=organisation, service=foreign, first_response_hours=8)
+    assert "service" in caught.value.message_dict
+
+
+@pytest.mark.django_db
+def test_alsace_moselle_holidays_and_other_closed_days(organisation):
+    good_friday = datetime(2026, 4, 3, 9, 0, tzinfo=PARIS)
+    evening = datetime(2026, 4, 3, 18, 0, tzinfo=PARIS)
+    assert business_hours_between(good_friday, evening, organisation) == pytest.approx(6.5)
+    hours = BusinessHours.objects.create(organisation=organisation, schedule=BusinessHours.DEFAULT)
+    hours.holiday_subdivision = "6AE"
+    hours.save()
+    assert business_hours_between(good_friday, evening, organisation) == 0
+    hours.holiday_subdivision = ""
+    hours.closed_dates = ["2026-04-03"]
+    hours.save()
+    assert business_hours_between(good_friday, evening, organisation) == 0
+    with pytest.raises(ValidationError) as caught:
+        hours.closed_dates = ["3 avril"]
+        hours.save()
+    assert "closed_dates" in caught.value.message_dict
+
+
+@pytest.mark.django_db
+def test_pause_over_a_closed_night_pushes_only_by_opening_hours(organisation, make_ticket):
+    ticket = make_ticket()
+    ticket.due_at = datetime(2026, 6, 5, 10, 0, tzinfo=PARIS)  # Friday
+    # Paused Monday 16:00 to Tuesday 10:00: 1 h + 1 h of opening hours.
+    pushed = resume_due_at(ticket, datetime(2026, 6, 1, 16, 0, tzinfo=PARIS), datetime(2026, 6, 2, 10, 0, tzinfo=PARIS))
+    assert pushed == datetime(2026, 6, 5, 12, 0, tzinfo=PARIS)
+    # Paused over a weekend only: nothing to push.
+    weekend = resume_due_at(ticket, datetime(2026, 6, 6, 9, 0, tzinfo=PARIS), datetime(2026, 6, 7, 18, 0, tzinfo=PARIS))
+    assert weekend == ticket.due_at
+
+
+@pytest.mark.django_db
+def test_overdue_tickets_are_escalated_once_to_the_services_supervisors(organisation, make_ticket):
+    from django.contrib.auth import get_user_model
+
+    from contacts.models import AgentProfile, Outbox
+    from routing.tasks import check_sla
+
+    ticket = make_ticket(created_at=datetime(2026, 6, 1, 9, 0, tzinfo=PARIS))
+    chief = get_user_model().objects.create_user("cheffe", email="cheffe@cd99.example")
+    AgentProfile.objects.create(user=chief, organisation=organisation, role="supervisor").services.add(ticket.service)
+    director = get_user_model().objects.create_user("directeur", email="dir@cd99.example")
+    AgentProfile.objects.create(user=director, organisation=organisation, role="manager")
+    agent = get_user_model().objects.create_user("agent", email="agent@cd99.example")
+    AgentProfile.objects.create(user=agent, organisation=organisation).services.add(ticket.service)
+    ticket.due_at = datetime(2026, 6, 1, 17, 0, tzinfo=PARIS)
+    ticket.save()
+
+    assert check_sla(now=datetime(2026, 6, 2, 9, 0, tzinfo=PARIS)) == {"warned": 0, "breached": 1}
+    assert check_sla(now=datetime(2026, 6, 2, 9, 5, tzinfo=PARIS)) == {"warned": 0, "breached": 0}
+
+    assert ticket.events.filter(kind="sla_breached").count() == 1
+    assert ticket.events.get(kind="escalated").data["supervisors"] == ["cheffe"]
+    mail = Outbox.objects.get(recipient="cheffe@cd99.example")
+    assert mail.idempotency_key == f"escalated:{ticket.pk}:{chief.pk}"
+    assert not Outbox.objects.filter(recipient__in=["dir@cd99.example", "agent@cd99.example"]).exists()
+
+
+@pytest.mark.django_db
+def test_a_service_without_supervisor_escalates_to_the_organisations(organisation, make_ticket):
+    from django.contrib.auth import get_user_model
+
+    from contacts.models import AgentProfile
+    from routing.tasks import check_sla
+
+    ticket = make_ticket(created_at=datetime(2026, 6, 1, 9, 0, tzinfo=PARIS))
+    director = get_user_model().objects.create_user("directeur", email="dir@cd99.example")
+    AgentProfile.objects.create(user=director, organisation=organisation, role="manager")
+    ticket.due_at = datetime(2026, 6, 1, 10, 0, tzinfo=PARIS)
+    ticket.save()
+    check_sla(now=datetime(2026, 6, 1, 11, 0, tzinfo=PARIS))
+    assert ticket.events.get(kind="escalated").data["supervisors"] == ["directeur"]
+
+
+@pytest.mark.django_db
+def test_tickets_waiting_for_the_citizen_or_answered_are_not_checked(organisation, make_ticket, admin_user):
+    from contacts.models import Ticket
+    from contacts.services import change_status
+    from routing.tasks import check_sla
+
+    waiting = make_ticket(created_at=datetime(2026, 6, 1, 9, 0, tzinfo=PARIS))
+    Ticket.objects.filter(pk=waiting.pk).update(due_at=datetime(2026, 6, 1, 10, 0, tzinfo=PARIS))
+    change_status(waiting, Ticket.Status.PENDING, admin_user)
+    answered = make_ticket(created_at=datetime(2026, 6, 1, 9, 0, tzinfo=PARIS))
+    Ticket.objects.filter(pk=answered.pk).update(
+        due_at=datetime(2026, 6, 1, 10, 0, tzinfo=PARIS), first_response_at=datetime(2026, 6, 1, 9, 30, tzinfo=PARIS)
+    )
+    assert check_sla(now=datetime(2026, 6, 3, 9, 0, tzinfo=PARIS)) == {"warned": 0, "breached": 0}
+
+
+@pytest.mark.django_db
+def test_a_week_without_opening_hours_is_refused(organisation):
+    with pytest.raises(ValidationError) as caught:
+        BusinessHours.objects.create(organisation=organisation, schedule={"0": [], "1": []})
+    assert "schedule" in caught.value.message_dict
