@@ -11,5 +11,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("webhooks/anymail/", include("anymail.urls")),
+    path("sms/", include("channels_app.sms.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
