@@ -12,6 +12,7 @@ twice (``resend_is_safe``); the SMS sender is registered with that flag and
 the outbox sweeper relies on it after a crash (see docs/sms.md).
 """
 
+import abc
 import hashlib
 import itertools
 import json
@@ -29,10 +30,11 @@ from django.utils.module_loading import import_string
 from contacts.senders import PermanentDeliveryError, TemporaryDeliveryError
 
 
-class BaseSmsBackend:
+class BaseSmsBackend(abc.ABC):
     # True only when the backend itself deduplicates on ``reference``.
     resend_is_safe = False
 
+    @abc.abstractmethod
     def send(self, to, text, *, reference, sender="", unicode=False):
         """Send ``text`` to the E.164 number ``to``; return the provider's id.
 
@@ -42,7 +44,6 @@ class BaseSmsBackend:
         UCS-2. Raise contacts.senders.TemporaryDeliveryError or
         PermanentDeliveryError on failure.
         """
-        raise NotImplementedError
 
 
 class ConsoleBackend(BaseSmsBackend):
