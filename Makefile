@@ -19,6 +19,11 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed
 
+# Test-only JavaScript (axe-core, for the accessibility checks in tests/e2e).
+node_modules/.installed: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
 # Starts the product on the embedded default (SQLite, in-memory channel layer,
 # eager Celery, console email and SMS) with the demo data.
 run: install
@@ -31,7 +36,7 @@ run: install
 	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Installs what the tests need and runs them on PostgreSQL and Redis.
-test: install
+test: install node_modules/.installed
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
