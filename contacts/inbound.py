@@ -44,3 +44,6 @@ class InboundMessage:
     raw_ref: str = ""
     # The address of ours the citizen wrote to (answers say Reply-To: it).
     mailbox_address: str = ""
+    # The topic the citizen chose on the contact form's guided path (its id):
+    # the router takes it instead of guessing from the text.
+    topic: int | None = None

@@ -29,7 +29,8 @@ def route(ticket):
     first message is stored): sets topic, service, priority, tags,
     not_understood, due_at and maybe oriented_to and assignee, and records
     one ``routed`` event saying what decided (``decided_by``: "rule",
-    "matcher" or "triage")."""
+    "matcher", "citizen" when they chose the topic on the contact form, or
+    "triage")."""
     from routing.assignment import assign_agent
     from routing.matcher import get_matcher
     from routing.rules import RuleContext, evaluate, rules_for
@@ -68,6 +69,12 @@ def route(ticket):
     apply(evaluate(rules["before"], context))
     if topic is not None or service is not None:
         record["decided_by"] = "rule"
+
+    hint = getattr(ticket, "topic_hint", None)
+    if topic is None and service is None and not stopped and hint:
+        topic = Topic.objects.select_related("organisation").filter(pk=hint).first()
+        if topic is not None:
+            record["decided_by"] = "citizen"
 
     if topic is None and service is None and not stopped:
         result = match_safely(get_matcher, ticket.subject, text)

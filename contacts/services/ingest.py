@@ -144,6 +144,7 @@ def _ingest(inbound, organisation, stored_files):
         from routing import route
 
         ticket.first_text = message.body_text
+        ticket.topic_hint = inbound.topic
         route(ticket)
         if not inbound.auto_submitted:
             acknowledge(ticket, message)
