@@ -12,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/anymail/", include("anymail.urls")),
     path("sms/", include("channels_app.sms.urls")),
+    path("agents/", include("contacts.inbox.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

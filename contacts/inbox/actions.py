@@ -1,0 +1,84 @@
+"""The inbox's actions that combine the ticket services with the checks of
+who may do what. Each is one transaction."""
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from contacts.channels import Channel
+from contacts.inbox.access import may_reassign
+from contacts.inbox.forms import agent_label
+from contacts.models import Ticket, TicketEvent
+from contacts.services import TicketActionError, assign
+from contacts.services.events import record_event
+from contacts.services.tickets import reply_channel
+
+
+def reply_channels(ticket):
+    """The channels the citizen can be answered by, the default one first."""
+    contact = ticket.contact
+    channels = []
+    if contact.email:
+        channels.append(Channel.EMAIL)
+    if contact.phone and contact.sms_consent:
+        channels.append(Channel.SMS)
+    try:
+        default, _recipient = reply_channel(ticket)
+    except TicketActionError:
+        return []
+    channels.sort(key=lambda channel: channel != default)
+    return [(channel.value, channel.label) for channel in channels]
+
+
+def _locked(ticket):
+    return Ticket.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=ticket.pk)
+
+
+@transaction.atomic
+def claim(ticket, user):
+    """The agent takes the ticket; refused when a colleague took it first."""
+    current = _locked(ticket)
+    if current.assignee_id == user.pk:
+        return current
+    if current.assignee_id is not None:
+        raise TicketActionError(_("%(name)s already took this ticket.") % {"name": agent_label(current.assignee)})
+    return assign(current, user, user)
+
+
+@transaction.atomic
+def pass_to_agent(ticket, profile, user, assignee, reason):
+    """Give the ticket to another agent, with the reason why (counted as a
+    transfer, like one to another service)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise TicketActionError(_("A transfer needs a reason."))
+    current = _locked(ticket)
+    if not may_reassign(profile, current, user):
+        raise TicketActionError(
+            _("%(name)s is handling this ticket; only a supervisor can give it to someone else.")
+            % {"name": agent_label(current.assignee)}
+        )
+    if current.assignee_id == assignee.pk:
+        raise TicketActionError(_("The ticket is already assigned to this agent."))
+    previous = current.assignee
+    current = assign(current, user, assignee)
+    record_event(
+        current,
+        TicketEvent.Kind.TRANSFERRED,
+        actor=user,
+        from_agent=agent_label(previous) if previous else None,
+        to_agent=agent_label(assignee),
+        reason=reason,
+    )
+    return current
+
+
+@transaction.atomic
+def change_priority(ticket, user, priority):
+    current = _locked(ticket)
+    previous = current.priority
+    if previous == priority:
+        return current
+    current.priority = priority
+    current.save(update_fields=["priority", "updated_at"])
+    record_event(current, TicketEvent.Kind.PRIORITY_CHANGED, actor=user, previous=previous, priority=priority)
+    return current

@@ -1,0 +1,128 @@
+"""The inbox's forms: filters, reply, note and the ticket actions."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from contacts.channels import Channel
+from contacts.models import Ticket
+from kb.models import Service, Topic
+
+
+def agents_of(organisation):
+    return (
+        get_user_model()
+        .objects.filter(agent__organisation=organisation, is_active=True)
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def agent_label(user):
+    return user.get_full_name() or user.username
+
+
+class AgentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return agent_label(obj)
+
+
+class FilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    channel = forms.ChoiceField(label=_("Channel"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    priority = forms.ChoiceField(label=_("Priority"), required=False)
+    service = forms.ModelChoiceField(label=_("Service"), queryset=Service.objects.none(), required=False)
+    topic = forms.ModelChoiceField(label=_("Topic"), queryset=Topic.objects.none(), required=False)
+    assignee = forms.ChoiceField(label=_("Assigned to"), required=False)
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=100)
+    created_from = forms.DateField(label=_("Received from"), required=False, widget=forms.DateInput({"type": "date"}))
+    created_to = forms.DateField(label=_("Received until"), required=False, widget=forms.DateInput({"type": "date"}))
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        anything = [("", _("All"))]
+        self.fields["channel"].choices = anything + list(Channel.choices)
+        self.fields["status"].choices = anything + list(Ticket.Status.choices)
+        self.fields["priority"].choices = anything + list(Ticket.Priority.choices)
+        self.fields["service"].queryset = Service.objects.filter(organisation=organisation)
+        self.fields["service"].empty_label = _("All")
+        self.fields["topic"].queryset = Topic.objects.filter(organisation=organisation).order_by("title")
+        self.fields["topic"].empty_label = _("All")
+        self.fields["assignee"].choices = (
+            anything
+            + [("me", _("Me")), ("none", _("Nobody"))]
+            + [(str(user.pk), agent_label(user)) for user in agents_of(organisation)]
+        )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("created_from"), data.get("created_to")
+        if start and end and start > end:
+            self.add_error("created_to", _("The end date comes before the start date."))
+        return data
+
+
+class ReplyForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Send by"))
+    subject = forms.CharField(label=_("Subject"), required=False, max_length=300)
+    text = forms.CharField(
+        label=_("Answer"),
+        widget=forms.Textarea({"rows": 10}),
+        error_messages={"required": _("The answer is empty.")},
+    )
+
+    def __init__(self, *args, channels, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = channels
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Internal note"),
+        widget=forms.Textarea({"rows": 4}),
+        error_messages={"required": _("The note is empty.")},
+    )
+
+
+class ReasonMixin(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.TextInput(),
+        error_messages={"required": _("A transfer needs a reason.")},
+    )
+
+
+class TransferForm(ReasonMixin):
+    service = forms.ModelChoiceField(label=_("To the service"), queryset=Service.objects.none())
+    field_order = ["service", "reason"]
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.filter(organisation=organisation)
+
+
+class AssignForm(ReasonMixin):
+    assignee = AgentChoiceField(label=_("To the agent"), queryset=get_user_model().objects.none())
+    field_order = ["assignee", "reason"]
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = agents_of(organisation)
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=Ticket.Status.choices)
+
+
+class PriorityForm(forms.Form):
+    priority = forms.ChoiceField(label=_("Priority"), choices=Ticket.Priority.choices)
+
+
+class TopicForm(forms.Form):
+    topic = forms.ModelChoiceField(label=_("Topic"), queryset=Topic.objects.none(), required=False)
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["topic"].queryset = Topic.objects.filter(organisation=organisation).order_by("title")
+        self.fields["topic"].empty_label = _("No topic")

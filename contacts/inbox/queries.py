@@ -1,0 +1,193 @@
+"""What the inbox lists: its views, filters, search, counts and keyset
+pagination. Every queryset starts from ``Ticket.objects.visible_to(user)``."""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import Count, Exists, F, Func, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Contact, Message, Ticket
+
+# The PostgreSQL text search configuration made by migration 0006: French
+# stemming over unaccented words ("épinglé" and "epingle" meet).
+SEARCH_CONFIG = "aiguillage_fr"
+# A ticket is "at risk" when its first answer is due within this time (or overdue).
+SLA_RISK_WINDOW = timedelta(hours=4)
+PAGE_SIZE = 50
+
+ACTIVE = [Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING]
+DONE = [Ticket.Status.RESOLVED, Ticket.Status.CLOSED]
+NEWEST_FIRST = ("created_at", True)
+DUE_FIRST = ("due_at", False)
+
+
+@dataclass(frozen=True)
+class InboxView:
+    slug: str
+    label: str
+    order: tuple  # (field, descending); the primary key breaks ties the same way
+
+    def condition(self, user, services, now):
+        return VIEW_CONDITIONS[self.slug](user, services, now)
+
+
+VIEW_CONDITIONS = {
+    "mine": lambda user, services, now: Q(assignee=user, status__in=ACTIVE),
+    "unassigned": lambda user, services, now: Q(
+        service__in=services, assignee__isnull=True, status__in=[Ticket.Status.NEW, Ticket.Status.OPEN]
+    ),
+    "urgent": lambda user, services, now: Q(priority=Ticket.Priority.URGENT, status__in=ACTIVE),
+    "at-risk": lambda user, services, now: Q(
+        status__in=[Ticket.Status.NEW, Ticket.Status.OPEN],
+        first_response_at__isnull=True,
+        due_at__isnull=False,
+        due_at__lte=now + SLA_RISK_WINDOW,
+    ),
+    "waiting": lambda user, services, now: Q(status=Ticket.Status.PENDING),
+    "all": lambda user, services, now: Q(),
+    "closed": lambda user, services, now: Q(status__in=DONE),
+}
+
+VIEWS = {
+    view.slug: view
+    for view in [
+        InboxView("mine", _("Mine"), NEWEST_FIRST),
+        InboxView("unassigned", _("My services, unassigned"), NEWEST_FIRST),
+        InboxView("urgent", _("Urgent"), NEWEST_FIRST),
+        InboxView("at-risk", _("Answer due soon"), DUE_FIRST),
+        InboxView("waiting", _("Waiting for the citizen"), NEWEST_FIRST),
+        InboxView("all", _("All visible"), NEWEST_FIRST),
+        InboxView("closed", _("Closed"), NEWEST_FIRST),
+    ]
+}
+DEFAULT_VIEW = "mine"
+
+
+class InvalidCursor(ValueError):
+    """A page cursor that this server did not make."""
+
+
+def scoped(user, profile):
+    """The tickets this agent may reach (the one door), with their services."""
+    return Ticket.objects.visible_to(user), profile.services.values("pk")
+
+
+def view_counts(user, profile, now=None):
+    """How many tickets each view holds, in one query."""
+    now = now or timezone.now()
+    tickets, services = scoped(user, profile)
+    aggregates = {
+        slug.replace("-", "_"): Count("pk", filter=view.condition(user, services, now)) for slug, view in VIEWS.items()
+    }
+    counts = tickets.aggregate(**aggregates)
+    return {slug: counts[slug.replace("-", "_")] for slug in VIEWS}
+
+
+class SearchVector(Func):
+    """to_tsvector with the configuration written into the SQL, so that the
+    expression is the one the GIN indexes of migration 0006 are built on."""
+
+    template = f"to_tsvector('{SEARCH_CONFIG}'::regconfig, COALESCE(%(expressions)s, ''))"
+
+    def __init__(self, expression):
+        from django.contrib.postgres.search import SearchVectorField
+
+        super().__init__(expression, output_field=SearchVectorField())
+
+
+def search(tickets, text):
+    """Tickets whose reference, contact, subject or messages match ``text``:
+    French full-text search on PostgreSQL, words contained on other databases."""
+    text = " ".join((text or "").split())[:200]
+    if not text:
+        return tickets
+    exact = Q(reference__iexact=text) | Q(contact__email__iexact=text) | Q(contact__phone=text.replace(" ", ""))
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery
+
+        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+        in_messages = Message.objects.alias(document=SearchVector(F("body_text"))).filter(
+            ticket=OuterRef("pk"), document=query
+        )
+        contacts = Contact.objects.alias(document=SearchVector(F("name"))).filter(document=query)
+        in_subject = tickets.alias(document=SearchVector(F("subject"))).filter(document=query).values("pk")
+        return tickets.filter(exact | Q(pk__in=in_subject) | Q(contact__in=contacts.values("pk")) | Exists(in_messages))
+    condition = Q()
+    for word in text.split():
+        condition &= (
+            Q(reference__icontains=word)
+            | Q(subject__icontains=word)
+            | Q(contact__name__icontains=word)
+            | Q(contact__email__icontains=word)
+            | Exists(Message.objects.filter(ticket=OuterRef("pk"), body_text__icontains=word))
+        )
+    return tickets.filter(exact | condition)
+
+
+def apply_filters(tickets, data, user):
+    """The filter form's cleaned data as conditions."""
+    simple = {"channel": "channel", "topic": "topic", "service": "service", "status": "status", "priority": "priority"}
+    for key, field in simple.items():
+        if data.get(key):
+            tickets = tickets.filter(**{field: data[key]})
+    assignee = data.get("assignee")
+    if assignee == "none":
+        tickets = tickets.filter(assignee__isnull=True)
+    elif assignee == "me":
+        tickets = tickets.filter(assignee=user)
+    elif assignee:
+        tickets = tickets.filter(assignee_id=int(assignee))
+    if data.get("tag"):
+        if connection.vendor == "postgresql":
+            tickets = tickets.filter(tags__contains=[data["tag"]])
+        else:
+            tickets = tickets.filter(tags__icontains=json.dumps(data["tag"]))
+    if data.get("created_from"):
+        tickets = tickets.filter(created_at__date__gte=data["created_from"])
+    if data.get("created_to"):
+        tickets = tickets.filter(created_at__date__lte=data["created_to"])
+    if data.get("q"):
+        tickets = search(tickets, data["q"])
+    return tickets
+
+
+def encode_cursor(ticket, field):
+    value = getattr(ticket, field)
+    raw = json.dumps([value.isoformat() if value else None, ticket.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor):
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, pk = json.loads(raw)
+        return datetime.fromisoformat(value), int(pk)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise InvalidCursor(cursor) from exc
+
+
+def page(tickets, view, cursor=None, size=PAGE_SIZE):
+    """One page of ``tickets`` in the view's order after ``cursor`` (keyset
+    pagination: no OFFSET, as fast on page 1,000 as on page 1), and the
+    cursor of the next page or None."""
+    field, descending = view.order
+    if cursor:
+        value, pk = decode_cursor(cursor)
+        if descending:
+            tickets = tickets.filter(Q(**{f"{field}__lt": value}) | Q(**{field: value, "pk__lt": pk}))
+        else:
+            tickets = tickets.filter(Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": pk}))
+    prefix = "-" if descending else ""
+    rows = list(
+        tickets.select_related("contact", "service", "topic", "assignee").order_by(f"{prefix}{field}", f"{prefix}pk")[
+            : size + 1
+        ]
+    )
+    next_cursor = encode_cursor(rows[size - 1], field) if len(rows) > size else None
+    return rows[:size], next_cursor

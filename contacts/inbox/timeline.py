@@ -1,0 +1,111 @@
+"""The ticket page's timeline: messages in and out, internal notes and the
+events that messages do not already tell, in the order they happened."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import nh3
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+
+from contacts.models import Attachment, Message, Ticket, TicketEvent
+
+# Events the timeline shows through the message they are about.
+SHOWN_AS_MESSAGES = {
+    TicketEvent.Kind.CREATED,
+    TicketEvent.Kind.MESSAGE_RECEIVED,
+    TicketEvent.Kind.REPLIED,
+    TicketEvent.Kind.NOTE_ADDED,
+}
+
+
+SAFE_TAGS = set(nh3.ALLOWED_TAGS) - {"img"}
+
+
+@dataclass
+class Entry:
+    at: datetime
+    pk: int
+    message: Message | None = None
+    event: TicketEvent | None = None
+    details: list = field(default_factory=list)
+
+    @property
+    def sort_key(self):
+        return (self.at, 0 if self.message else 1, self.pk)
+
+
+def safe_html(html):
+    """Message HTML is sanitised when stored; clean it again on the way out
+    (defence in depth): no script, no style, no remote resource."""
+    return nh3.clean(html or "", tags=SAFE_TAGS, link_rel="noopener noreferrer nofollow")
+
+
+def _status_label(value):
+    try:
+        return Ticket.Status(value).label
+    except ValueError:
+        return value or ""
+
+
+def _priority_label(value):
+    try:
+        return Ticket.Priority(value).label
+    except ValueError:
+        return value or ""
+
+
+def describe(event, names):
+    """What an event says beyond its kind, as short French lines."""
+    data = event.data or {}
+    kind = event.kind
+    if kind == TicketEvent.Kind.TRANSFERRED:
+        target = data.get("to_service") or data.get("to_agent") or ""
+        source = data.get("from_service") or data.get("from_agent") or "—"
+        return [
+            _("From %(source)s to %(target)s") % {"source": source, "target": target},
+            _("Reason: %(reason)s") % {"reason": data.get("reason", "")},
+        ]
+    if kind == TicketEvent.Kind.ASSIGNED:
+        assignee = data.get("assignee")
+        return [_("To %(name)s") % {"name": names.get(assignee, "—")} if assignee else _("Nobody")]
+    if kind == TicketEvent.Kind.STATUS_CHANGED:
+        return [f"{_status_label(data.get('previous'))} → {_status_label(data.get('status'))}"]
+    if kind == TicketEvent.Kind.PRIORITY_CHANGED:
+        return [f"{_priority_label(data.get('previous'))} → {_priority_label(data.get('priority'))}"]
+    if kind == TicketEvent.Kind.CORRECTED:
+        return [f"{data.get('from_topic') or '—'} → {data.get('to_topic') or '—'}"]
+    if kind == TicketEvent.Kind.ROUTED:
+        lines = []
+        if data.get("topic"):
+            lines.append(_("Topic: %(topic)s") % {"topic": data["topic"]})
+        if data.get("service"):
+            lines.append(_("Service: %(service)s") % {"service": data["service"]})
+        if data.get("not_understood"):
+            lines.append(_("The router could not tell which topic this is."))
+        return lines
+    if kind in (TicketEvent.Kind.DELIVERY_FAILED, TicketEvent.Kind.ACK_SKIPPED) and data.get("reason"):
+        return [str(data["reason"])]
+    return []
+
+
+def build(ticket):
+    """The timeline entries, oldest first, in three queries."""
+    messages = list(
+        ticket.messages.select_related("author").prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.order_by("pk"))
+        )
+    )
+    events = list(ticket.events.exclude(kind__in=SHOWN_AS_MESSAGES).select_related("actor"))
+    assignee_ids = {e.data.get("assignee") for e in events if e.kind == TicketEvent.Kind.ASSIGNED} - {None}
+    names = {}
+    if assignee_ids:
+        for user in get_user_model().objects.filter(pk__in=assignee_ids):
+            names[user.pk] = user.get_full_name() or user.username
+    entries = [Entry(at=m.created_at, pk=m.pk, message=m) for m in messages]
+    entries += [Entry(at=e.created_at, pk=e.pk, event=e, details=describe(e, names)) for e in events]
+    for entry in entries:
+        if entry.message is not None:
+            entry.message.safe_html = safe_html(entry.message.body_html)
+    return sorted(entries, key=lambda entry: entry.sort_key)

@@ -1,0 +1,336 @@
+"""The inbox's views: parse, check, call a service, render."""
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from contacts import services
+from contacts.inbox import actions, queries, timeline
+from contacts.inbox.access import agent_required, may_reassign, visible_ticket, with_csp
+from contacts.inbox.forms import (
+    AssignForm,
+    FilterForm,
+    NoteForm,
+    PriorityForm,
+    ReplyForm,
+    StatusForm,
+    TopicForm,
+    TransferForm,
+)
+from contacts.inbox.replies import TemplateChoice, render_reply_template, templates_for
+from contacts.models import Attachment, Ticket
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "inbox/login.html"
+    redirect_authenticated_user = True
+
+    def dispatch(self, request, *args, **kwargs):
+        return with_csp(super().dispatch(request, *args, **kwargs))
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = "inbox:login"
+
+
+@require_GET
+@agent_required
+def inbox(request):
+    """A view of the inbox (GET ?view=...), filtered and searched; htmx
+    requests get the list alone."""
+    view = queries.VIEWS.get(request.GET.get("view") or queries.DEFAULT_VIEW)
+    if view is None:
+        raise Http404("no such view")
+    profile = request.agent
+    form = FilterForm(request.GET or None, organisation=profile.organisation)
+    tickets, services_pk = queries.scoped(request.user, profile)
+    now = timezone.now()
+    tickets = tickets.filter(view.condition(request.user, services_pk, now))
+    error = None
+    rows, next_cursor = [], None
+    if form.is_bound and not form.is_valid():
+        error = _("Some filters are not valid; correct them to see the list.")
+    else:
+        data = form.cleaned_data if form.is_bound else {}
+        try:
+            rows, next_cursor = queries.page(
+                queries.apply_filters(tickets, data, request.user), view, request.GET.get("after")
+            )
+        except queries.InvalidCursor:
+            error = _("This page link is not valid; start again from the first page.")
+    context = {
+        "view": view,
+        "form": form,
+        "rows": rows,
+        "next_cursor": next_cursor,
+        "error": error,
+        "now": now,
+        "next_url": _next_url(request, view, next_cursor),
+    }
+    status = 400 if error else 200
+    if request.headers.get("HX-Request") and request.GET.get("after"):
+        return render(request, "inbox/_rows.html", context, status=status)
+    context["view_items"] = _view_items(queries.view_counts(request.user, profile, now))
+    if request.headers.get("HX-Request"):
+        return render(request, "inbox/_results.html", context, status=status)
+    return render(request, "inbox/inbox.html", context, status=status)
+
+
+def _next_url(request, view, cursor):
+    if not cursor:
+        return ""
+    query = request.GET.copy()
+    query["view"] = view.slug
+    query["after"] = cursor
+    return f"{reverse('inbox:index')}?{query.urlencode()}"
+
+
+def _view_items(counts):
+    return [{"view": view, "count": counts[slug]} for slug, view in queries.VIEWS.items()]
+
+
+@require_GET
+@agent_required
+def counts(request):
+    """The per-view counts alone (refreshed by htmx after live updates)."""
+    context = {
+        "view_items": _view_items(queries.view_counts(request.user, request.agent)),
+        "view": queries.VIEWS.get(request.GET.get("view") or queries.DEFAULT_VIEW),
+    }
+    return render(request, "inbox/_views.html", context)
+
+
+def _ticket_page(request, ticket, status=200, **forms):
+    profile = request.agent
+    organisation = profile.organisation
+    channels = actions.reply_channels(ticket)
+    other_tickets = (
+        Ticket.objects.visible_to(request.user)
+        .filter(contact_id=ticket.contact_id)
+        .exclude(pk=ticket.pk)
+        .only("reference", "subject", "status", "created_at")
+        .order_by("-created_at")[:10]
+    )
+    templates = templates_for(ticket)
+    context = {
+        "ticket": ticket,
+        "entries": timeline.build(ticket),
+        "other_tickets": other_tickets,
+        "templates": templates,
+        "suggested_templates": [template for template in templates if template.suggested],
+        "channels": channels,
+        "reply_form": forms.get("reply_form")
+        or ReplyForm(channels=channels, initial={"channel": channels[0][0] if channels else ""}),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "transfer_form": forms.get("transfer_form") or TransferForm(organisation=organisation),
+        "assign_form": forms.get("assign_form") or AssignForm(organisation=organisation),
+        "status_form": forms.get("status_form") or StatusForm(initial={"status": ticket.status}),
+        "priority_form": forms.get("priority_form") or PriorityForm(initial={"priority": ticket.priority}),
+        "topic_form": forms.get("topic_form") or TopicForm(organisation=organisation, initial={"topic": ticket.topic}),
+        "action_error": forms.get("action_error"),
+        "may_reassign": may_reassign(profile, ticket, request.user),
+        "now": timezone.now(),
+    }
+    return render(request, "inbox/ticket.html", context, status=status)
+
+
+@require_GET
+@agent_required
+def ticket_detail(request, reference):
+    return _ticket_page(request, visible_ticket(request, reference))
+
+
+def _done(request, ticket, text):
+    messages.success(request, text)
+    return redirect("inbox:ticket", reference=ticket.reference)
+
+
+def _error_text(exc):
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+def _act(request, ticket, form_name, form, operation, success):
+    """Run ``operation(form.cleaned_data)`` for a valid form; on a refused
+    action or bad input, show the ticket page again with what was wrong."""
+    if form.is_valid():
+        try:
+            operation(form.cleaned_data)
+        except (services.TicketActionError, ValidationError) as exc:
+            return _ticket_page(request, ticket, status=400, action_error=_error_text(exc), **{form_name: form})
+        return _done(request, ticket, success)
+    return _ticket_page(request, ticket, status=400, **{form_name: form})
+
+
+@require_POST
+@agent_required
+def reply(request, reference):
+    ticket = visible_ticket(request, reference)
+    form = ReplyForm(request.POST, channels=actions.reply_channels(ticket))
+    if not form.fields["channel"].choices:
+        return _ticket_page(
+            request,
+            ticket,
+            status=400,
+            action_error=_("The citizen left neither an email address nor a phone number that accepts SMS."),
+        )
+    return _act(
+        request,
+        ticket,
+        "reply_form",
+        form,
+        lambda data: services.reply(
+            ticket, request.user, data["text"], channel=data["channel"], subject=data.get("subject", "")
+        ),
+        _("Your answer is on its way."),
+    )
+
+
+@require_POST
+@agent_required
+def note(request, reference):
+    ticket = visible_ticket(request, reference)
+    form = NoteForm(request.POST)
+    return _act(
+        request,
+        ticket,
+        "note_form",
+        form,
+        lambda data: services.note(ticket, request.user, data["text"]),
+        _("Note added."),
+    )
+
+
+@require_POST
+@agent_required
+def claim(request, reference):
+    ticket = visible_ticket(request, reference)
+    try:
+        actions.claim(ticket, request.user)
+    except services.TicketActionError as exc:
+        return _ticket_page(request, ticket, status=409, action_error=str(exc))
+    return _done(request, ticket, _("The ticket is yours."))
+
+
+@require_POST
+@agent_required
+def assign(request, reference):
+    ticket = visible_ticket(request, reference)
+    form = AssignForm(request.POST, organisation=request.agent.organisation)
+    return _act(
+        request,
+        ticket,
+        "assign_form",
+        form,
+        lambda data: actions.pass_to_agent(ticket, request.agent, request.user, data["assignee"], data["reason"]),
+        _("The ticket was given to another agent."),
+    )
+
+
+@require_POST
+@agent_required
+def transfer(request, reference):
+    ticket = visible_ticket(request, reference)
+    form = TransferForm(request.POST, organisation=request.agent.organisation)
+    return _act(
+        request,
+        ticket,
+        "transfer_form",
+        form,
+        lambda data: services.transfer(ticket, request.user, data["service"], data["reason"]),
+        _("The ticket was transferred."),
+    )
+
+
+@require_POST
+@agent_required
+def change_status(request, reference):
+    ticket = visible_ticket(request, reference)
+    form = StatusForm(request.POST)
+    return _act(
+        request,
+        ticket,
+        "status_form",
+        form,
+        lambda data: services.change_status(ticket, data["status"], request.user),
+        _("Status changed."),
+    )
+
+
+@require_POST
+@agent_required
+def change_priority(request, reference):
+    ticket = visible_ticket(request, reference)
+    form = PriorityForm(request.POST)
+    return _act(
+        request,
+        ticket,
+        "priority_form",
+        form,
+        lambda data: actions.change_priority(ticket, request.user, data["priority"]),
+        _("Priority changed."),
+    )
+
+
+@require_POST
+@agent_required
+def change_topic(request, reference):
+    ticket = visible_ticket(request, reference)
+    form = TopicForm(request.POST, organisation=request.agent.organisation)
+    return _act(
+        request,
+        ticket,
+        "topic_form",
+        form,
+        lambda data: services.change_topic(ticket, request.user, data["topic"]),
+        _("Topic changed."),
+    )
+
+
+@require_GET
+@agent_required
+def template_preview(request, reference):
+    """The composer filled with a reply template rendered for this ticket."""
+    ticket = visible_ticket(request, reference)
+    channels = actions.reply_channels(ticket)
+    choice = TemplateChoice(request.GET, ticket=ticket)
+    error = None
+    initial = {"channel": request.GET.get("channel") or (channels[0][0] if channels else "")}
+    if choice.is_valid():
+        try:
+            initial.update(render_reply_template(choice.cleaned_data["template"], ticket, request.user))
+        except ValueError as exc:
+            error = str(exc)
+    else:
+        error = _("Choose one of the templates offered.")
+    form = ReplyForm(channels=channels, initial=initial)
+    context = {"ticket": ticket, "reply_form": form, "template_error": error, "channels": channels}
+    return render(request, "inbox/_composer_fields.html", context, status=400 if error else 200)
+
+
+@require_GET
+@agent_required
+def attachment(request, pk):
+    """A document of a ticket the agent may see; 404 otherwise."""
+    found = (
+        Attachment.objects.filter(pk=pk, message__ticket__in=Ticket.objects.visible_to(request.user))
+        .only("filename", "content_type", "file")
+        .first()
+    )
+    if found is None:
+        raise Http404("no such attachment")
+    try:
+        handle = found.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("file missing") from exc
+    response = FileResponse(handle, as_attachment=True, filename=found.filename, content_type=found.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
