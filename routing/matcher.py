@@ -33,6 +33,7 @@ from operator import itemgetter
 from rapidfuzz import fuzz, process
 
 from routing.text import content_words, stem
+from routing.urgency import CONCEPTS, detect_urgency
 
 # BM25F: the share of each field, and how much its length dampens it.
 FIELD_WEIGHTS = {
@@ -46,6 +47,9 @@ FIELD_WEIGHTS = {
 FIELD_B = {"title": 0.3, "keywords": 0.3, "examples": 0.5, "article": 0.75, "parent": 0.3, "services": 0.5}
 K1 = 2.0  # BM25's saturation: how fast repeated evidence for one term stops adding up
 PAIR_WEIGHT = 1.0  # a pair of consecutive words scores this much on top of its two words
+FAMILY_LENGTH = 6  # stems sharing this many first letters are one word family
+FAMILY_WEIGHT = 0.3  # a word of the same family counts this much (on top of the exact word)
+CONCEPT_WEIGHT = 0.3  # a word naming an urgent situation the message describes
 MIN_IDF = 0.15  # a term in most topics tells them apart no more than it costs
 
 # Guesses for words the index does not know.
@@ -112,6 +116,12 @@ def _pairs(stems):
     return [f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False)]
 
 
+def _family(term):
+    """The word family of a stem: its first letters ("inscri" for inscrire,
+    inscrit, inscription), or None for a short stem."""
+    return f"@{term[:FAMILY_LENGTH]}" if len(term) >= FAMILY_LENGTH and "_" not in term else None
+
+
 def _field_texts(doc, parent):
     return {
         "title": [doc.title or ""],
@@ -130,6 +140,11 @@ class Matcher:
         self.idf = idf
         self.vocabulary = vocabulary  # folded word -> stem, for misspellings
         self.doc_terms = doc_terms  # doc index -> frozenset of its unigram stems
+        self._family_members = defaultdict(list)  # word family -> the index's stems of that family
+        for term in postings:
+            family = _family(term)
+            if family:
+                self._family_members[family].append(term)
         self._by_initial = defaultdict(list)
         for word in vocabulary:
             self._by_initial[word[0]].append(word)
@@ -256,14 +271,31 @@ class Matcher:
     def match(self, subject, text, organisations=None, limit=5):
         """The best topics for a message, best first, or an abstention."""
         limit = max(int(limit or 1), 1)
-        stems, weights = self._query_terms(f"{subject or ''}\n{text or ''}"[:MAX_QUERY_CHARS])
+        message = f"{subject or ''}\n{text or ''}"
+        stems, weights = self._query_terms(message[:MAX_QUERY_CHARS])
         if not stems:
             return MatchResult([], True, "no informative word")
         query = dict(weights)
+        # The urgent situation the message describes, named in plain words.
+        concepts = set()
+        for category in detect_urgency(message).categories:  # cached: the router asks again
+            concept = [stem(word) for word in content_words(CONCEPTS[category])]
+            for term in concept + _pairs(concept):
+                if term in self.postings:
+                    query[term] = max(query.get(term, 0.0), CONCEPT_WEIGHT)
+                    concepts.add(term)
         for pair in _pairs(stems):
             if pair in self.postings:
                 a, b = pair.split("_", 1)
                 query[pair] = PAIR_WEIGHT * min(weights[a], weights[b])
+        # The other words of each word's family ("inscrit": inscription, inscrire).
+        relatives = {}
+        for term, weight in weights.items():
+            for other in self._family_members.get(_family(term), ()):
+                if other not in weights:
+                    relatives[other] = max(relatives.get(other, 0.0), FAMILY_WEIGHT * weight)
+        for term, weight in relatives.items():
+            query[term] = max(query.get(term, 0.0), weight)
         scores = defaultdict(float)
         information = 0.0  # what the message says, in idf units
         for term, boost in query.items():
@@ -271,7 +303,7 @@ class Matcher:
             if idf is None:
                 information += UNKNOWN_IDF_SHARE * self.max_idf
                 continue
-            if "_" not in term:
+            if "_" not in term and term not in relatives:
                 information += boost * idf
             if idf < MIN_IDF:
                 continue
@@ -301,7 +333,17 @@ class Matcher:
             return MatchResult(candidates, True, f"best score {top:.2f} below {min_evidence:.2f}")
         if coverage < MIN_COVERAGE:
             return MatchResult(candidates, True, f"the best topic explains {coverage:.0%} of the message")
-        shared = {t for t in stems if t in self.doc_terms[ranked[0][0]] and self.idf.get(t, 0.0) >= MIN_IDF}
+        # Distinct pieces of evidence: a word of the message (or of its
+        # family), or the urgent situation it describes.
+        best_terms = self.doc_terms[ranked[0][0]]
+        shared = {
+            t
+            for t in stems
+            if self.idf.get(t, 0.0) >= MIN_IDF
+            and (t in best_terms or any(r in best_terms for r in self._family_members.get(_family(t), ())))
+        }
+        if any(t in best_terms for t in concepts):
+            shared.add("@urgent")
         if len(shared) < MIN_SHARED_TERMS:
             return MatchResult(candidates, True, "a single word in common with the best topic")
         return MatchResult(candidates, False, "")

@@ -4,6 +4,7 @@ the lexicon errs on the side of recall; an agent lowers a wrong priority."""
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from routing.text import words
 
@@ -116,6 +117,21 @@ LEXICON = {
         r"(?:vient de s|s est) effondr\w*|(?:ne )?(?:repond|bouge|respire) plus\b",
     ],
 }
+# What each category is about, in the plain words a knowledge base uses to
+# name such a problem: the matcher adds them to the message's own words, so
+# that an indirect phrasing ("on nous met dehors jeudi") reaches the topic
+# that names the situation ("expulsion").
+CONCEPTS = {
+    "violence": "violence violences conjugales conjoint violent agression victime",
+    "child": "enfant en danger maltraitance information preoccupante",
+    "eviction": "expulsion du logement",
+    "energy": "coupure d energie electricite gaz impaye energie",
+    "elderly": "personne agee en danger vulnerable isolee signalement",
+    "suicide": "detresse psychologique suicide",
+    "homeless": "hebergement d urgence sans abri mise a l abri",
+    "food": "aide alimentaire aide financiere d urgence",
+    "health": "urgence vitale secours",
+}
 _COMPILED = {category: [re.compile(p) for p in patterns] for category, patterns in LEXICON.items()}
 MAX_TEXT = 50_000
 
@@ -148,7 +164,13 @@ def _accept(category, normalised, match):
 def detect_urgency(text):
     """The urgency signs found in the text, by category (each category once,
     with the words that fired it as the reason)."""
-    normalised = " ".join(words((text or "")[:MAX_TEXT]))
+    found = _detect((text or "")[:MAX_TEXT].strip())
+    return UrgencyResult(found.urgent, list(found.reasons), list(found.categories))
+
+
+@lru_cache(maxsize=64)  # the matcher and the router read the same message
+def _detect(text):
+    normalised = " ".join(words(text))
     reasons, categories = [], []
     for category, patterns in _COMPILED.items():
         for pattern in patterns:
