@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.db.models import Count, Exists, F, Func, OuterRef, Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from contacts.models import Contact, Message, Ticket
 
@@ -57,13 +57,13 @@ VIEW_CONDITIONS = {
 VIEWS = {
     view.slug: view
     for view in [
-        InboxView("mine", _("Mine"), NEWEST_FIRST),
-        InboxView("unassigned", _("My services, unassigned"), NEWEST_FIRST),
-        InboxView("urgent", _("Urgent"), NEWEST_FIRST),
-        InboxView("at-risk", _("Answer due soon"), DUE_FIRST),
-        InboxView("waiting", _("Waiting for the citizen"), NEWEST_FIRST),
-        InboxView("all", _("All visible"), NEWEST_FIRST),
-        InboxView("closed", _("Closed"), NEWEST_FIRST),
+        InboxView("mine", pgettext_lazy("inbox view", "Mine"), NEWEST_FIRST),
+        InboxView("unassigned", pgettext_lazy("inbox view", "My services, unassigned"), NEWEST_FIRST),
+        InboxView("urgent", pgettext_lazy("inbox view", "Urgent"), NEWEST_FIRST),
+        InboxView("at-risk", pgettext_lazy("inbox view", "Answer due soon"), DUE_FIRST),
+        InboxView("waiting", pgettext_lazy("inbox view", "Waiting for the citizen"), NEWEST_FIRST),
+        InboxView("all", pgettext_lazy("inbox view", "All visible"), NEWEST_FIRST),
+        InboxView("closed", pgettext_lazy("inbox view", "Closed"), NEWEST_FIRST),
     ]
 }
 DEFAULT_VIEW = "mine"

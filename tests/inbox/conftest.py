@@ -49,7 +49,13 @@ def inbound(n, organisation="demo", **values):
 
 
 @pytest.fixture
-def world(db):
+def fast_passwords(settings):
+    """Agents' passwords hashed cheaply: these tests are not about hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(db, fast_passwords):
     import_files([DEMO_KB])
     organisation = Organisation.objects.get(slug="demo")
     organisation.services.filter(slug="accueil").update(is_triage=True)
