@@ -4,6 +4,7 @@ pagination. Every queryset starts from ``Ticket.objects.visible_to(user)``."""
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -101,33 +102,82 @@ class SearchVector(Func):
         super().__init__(expression, output_field=SearchVectorField())
 
 
+TOKEN = re.compile(r'-?"[^"]*"|\S+')
+
+
+def _tokens(text):
+    """Words and quoted phrases, each with whether it is excluded (-word)."""
+    for token in TOKEN.findall(text):
+        excluded = token.startswith("-") and len(token) > 1
+        token = token[1:] if excluded else token
+        if token.strip('"'):
+            yield token, excluded
+
+
+def _meaningful(tokens):
+    """The tokens that leave a lexeme once stemmed (not only stop words),
+    in one query."""
+    if not tokens:
+        return []
+    select = ", ".join(f"numnode(websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, %s))" for _ in tokens)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select}", [token for token, _excluded in tokens])  # noqa: S608 (no user text in SQL)
+        counts = cursor.fetchone()
+    return [token for token, count in zip(tokens, counts, strict=True) if count]
+
+
 def search(tickets, text):
-    """Tickets whose reference, contact, subject or messages match ``text``:
-    French full-text search on PostgreSQL, words contained on other databases."""
+    """Tickets whose reference, contact, subject or messages match ``text``.
+    Each word (or "quoted phrase") must be found in one of them, a -word in
+    none: French full-text search on PostgreSQL (stemmed, accents ignored),
+    words contained on other databases."""
     text = " ".join((text or "").split())[:200]
     if not text:
         return tickets
     exact = Q(reference__iexact=text) | Q(contact__email__iexact=text) | Q(contact__phone=text.replace(" ", ""))
+    tokens = list(_tokens(text))[:12]
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery
-
-        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-        in_messages = Message.objects.alias(document=SearchVector(F("body_text"))).filter(
-            ticket=OuterRef("pk"), document=query
-        )
-        contacts = Contact.objects.alias(document=SearchVector(F("name"))).filter(document=query)
-        in_subject = tickets.alias(document=SearchVector(F("subject"))).filter(document=query).values("pk")
-        return tickets.filter(exact | Q(pk__in=in_subject) | Q(contact__in=contacts.values("pk")) | Exists(in_messages))
+        tokens = _meaningful(tokens)
+        matches = _fulltext_match
+    else:
+        matches = _contains_match
     condition = Q()
-    for word in text.split():
-        condition &= (
-            Q(reference__icontains=word)
-            | Q(subject__icontains=word)
-            | Q(contact__name__icontains=word)
-            | Q(contact__email__icontains=word)
-            | Exists(Message.objects.filter(ticket=OuterRef("pk"), body_text__icontains=word))
-        )
+    for token, excluded in tokens:
+        match = matches(tickets, token)
+        condition &= ~match if excluded else match
+    if not tokens:  # only stop words
+        return tickets.filter(exact)
     return tickets.filter(exact | condition)
+
+
+def _fulltext_match(tickets, token):
+    from django.contrib.postgres.search import SearchQuery
+
+    query = SearchQuery(token, config=SEARCH_CONFIG, search_type="websearch")
+    in_messages = Message.objects.alias(document=SearchVector(F("body_text"))).filter(
+        ticket=OuterRef("pk"), document=query
+    )
+    contacts = Contact.objects.alias(document=SearchVector(F("name"))).filter(document=query).values("pk")
+    in_subject = Ticket.objects.alias(document=SearchVector(F("subject"))).filter(document=query).values("pk")
+    word = token.strip('"')
+    return (
+        Q(reference__iexact=word)
+        | Q(contact__email__iexact=word)
+        | Q(pk__in=in_subject)
+        | Q(contact__in=contacts)
+        | Exists(in_messages)
+    )
+
+
+def _contains_match(tickets, token):
+    word = token.strip('"')
+    return (
+        Q(reference__icontains=word)
+        | Q(subject__icontains=word)
+        | Q(contact__name__icontains=word)
+        | Q(contact__email__icontains=word)
+        | Exists(Message.objects.filter(ticket=OuterRef("pk"), body_text__icontains=word))
+    )
 
 
 def apply_filters(tickets, data, user):
@@ -172,10 +222,11 @@ def decode_cursor(cursor):
         raise InvalidCursor(cursor) from exc
 
 
-def page(tickets, view, cursor=None, size=PAGE_SIZE):
+def page(tickets, view, cursor=None, size=None):
     """One page of ``tickets`` in the view's order after ``cursor`` (keyset
     pagination: no OFFSET, as fast on page 1,000 as on page 1), and the
     cursor of the next page or None."""
+    size = size or PAGE_SIZE
     field, descending = view.order
     if cursor:
         value, pk = decode_cursor(cursor)
