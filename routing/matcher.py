@@ -44,12 +44,14 @@ FIELD_WEIGHTS = {
     "parent": 0.8,
     "services": 0.5,
 }
+OWN_FIELDS = ("title", "keywords", "examples", "article")  # what a topic says itself (not inherited)
 FIELD_B = {"title": 0.3, "keywords": 0.3, "examples": 0.5, "article": 0.75, "parent": 0.3, "services": 0.5}
 K1 = 2.0  # BM25's saturation: how fast repeated evidence for one term stops adding up
 PAIR_WEIGHT = 1.0  # a pair of consecutive words scores this much on top of its two words
 FAMILY_LENGTH = 6  # stems sharing this many first letters are one word family
 FAMILY_WEIGHT = 0.3  # a word of the same family counts this much (on top of the exact word)
 CONCEPT_WEIGHT = 0.3  # a word naming an urgent situation the message describes
+URGENT_AGREEMENT = 1.4  # an urgent topic's score, times this with signs of danger, divided without
 MIN_IDF = 0.15  # a term in most topics tells them apart no more than it costs
 
 # Guesses for words the index does not know.
@@ -202,8 +204,17 @@ class Matcher:
             for term, tf in combined.items():
                 postings[term].append((index, tf / (K1 + tf)))
             doc_terms.append(frozenset(t for t in combined if "_" not in t))
+        # A word's rarity counts the topics that say it themselves: words a
+        # topic inherits (its parent's, its services' descriptions) would
+        # otherwise make the words of a whole branch look common.
+        own = Counter()
+        for index in range(len(docs)):
+            own.update({t for name in OWN_FIELDS for t in tfs[name][index]})
         n = max(len(docs), 1)
-        idf = {term: math.log(1 + (n - len(items) + 0.5) / (len(items) + 0.5)) for term, items in postings.items()}
+        idf = {}
+        for term, items in postings.items():
+            df = own.get(term) or len(items)
+            idf[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         return cls(docs, dict(postings), idf, vocabulary, doc_terms)
 
     # -- the message's terms ------------------------------------------------
@@ -278,7 +289,8 @@ class Matcher:
         query = dict(weights)
         # The urgent situation the message describes, named in plain words.
         concepts = set()
-        for category in detect_urgency(message).categories:  # cached: the router asks again
+        categories = detect_urgency(message).categories  # cached: the router asks again
+        for category in categories:
             concept = [stem(word) for word in content_words(CONCEPTS[category])]
             for term in concept + _pairs(concept):
                 if term in self.postings:
@@ -310,6 +322,12 @@ class Matcher:
             factor = boost * idf
             for index, weight in self.postings[term]:
                 scores[index] += factor * weight
+        # An urgent topic names a danger: it fits a message that shows signs
+        # of one, and fits less a message that shows none.
+        factor = URGENT_AGREEMENT if categories else 1 / URGENT_AGREEMENT
+        for index in scores:
+            if self.docs[index].urgent:
+                scores[index] *= factor
         if organisations:
             allowed = set(organisations)
             scores = {i: s for i, s in scores.items() if self.docs[i].organisation in allowed}
