@@ -44,7 +44,7 @@ def visible_ticket(request, reference):
     """The ticket with this reference if the agent may see it, else 404
     (the same answer whether it exists elsewhere or not at all)."""
     tickets = Ticket.objects.visible_to(request.user).select_related(
-        "contact", "service", "topic", "assignee", "organisation"
+        "contact", "service", "topic__parent", "assignee", "organisation"
     )
     ticket = tickets.filter(reference=reference).first()
     if ticket is None:

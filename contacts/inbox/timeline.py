@@ -109,3 +109,21 @@ def build(ticket):
         if entry.message is not None:
             entry.message.safe_html = safe_html(entry.message.body_html)
     return sorted(entries, key=lambda entry: entry.sort_key)
+
+
+ARTICLE_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "h2", "h3", "h4", "blockquote", "code"}
+
+
+def article_html(text):
+    """A topic's Markdown article as safe HTML (plain paragraphs when the
+    Markdown library is missing)."""
+    if not text:
+        return ""
+    try:
+        import markdown
+    except ImportError:  # pragma: no cover - Markdown is in requirements.txt
+        from django.utils.html import linebreaks
+
+        return linebreaks(text, autoescape=True)
+    html = markdown.markdown(text, extensions=["sane_lists"], output_format="html")
+    return nh3.clean(html, tags=ARTICLE_TAGS, attributes={"a": {"href", "title"}}, link_rel="noopener noreferrer")

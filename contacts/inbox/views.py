@@ -121,6 +121,7 @@ def _ticket_page(request, ticket, status=200, **forms):
     context = {
         "ticket": ticket,
         "entries": timeline.build(ticket),
+        "article": timeline.article_html(_article_of(ticket.topic)),
         "other_tickets": other_tickets,
         "templates": templates,
         "suggested_templates": [template for template in templates if template.suggested],
@@ -138,6 +139,13 @@ def _ticket_page(request, ticket, status=200, **forms):
         "now": timezone.now(),
     }
     return render(request, "inbox/ticket.html", context, status=status)
+
+
+def _article_of(topic):
+    """The topic's article, else its parent's (a sub-topic often has none)."""
+    if topic is None:
+        return ""
+    return topic.article or (topic.parent.article if topic.parent_id else "")
 
 
 @require_GET
