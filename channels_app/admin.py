@@ -1,7 +1,16 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from channels_app.models import PLACEHOLDERS, DocumentRequest, Reminder, SmsSettings
+from channels_app.models import (
+    PLACEHOLDERS,
+    Branding,
+    CallbackRequest,
+    DocumentRequest,
+    Orientation,
+    Reminder,
+    SmsSettings,
+    Widget,
+)
 
 PLACEHOLDER_HELP = _("Leave empty for the default French text. Placeholders: %(placeholders)s.")
 
@@ -63,6 +72,60 @@ class ReminderAdmin(admin.ModelAdmin):
     list_select_related = ["ticket"]
     raw_id_fields = ["ticket", "document_request", "outbox"]
     date_hierarchy = "remind_at"
+
+    def get_queryset(self, request):
+        from contacts.models import Ticket
+
+        return super().get_queryset(request).filter(ticket__in=Ticket.objects.visible_to(request.user))
+
+
+@admin.register(Branding)
+class BrandingAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "display_name", "colour"]
+    autocomplete_fields = ["organisation"]
+
+
+@admin.register(Widget)
+class WidgetAdmin(admin.ModelAdmin):
+    list_display = ["name", "organisation", "is_active", "created_at"]
+    list_filter = ["is_active", "organisation"]
+    search_fields = ["name"]
+    autocomplete_fields = ["organisation", "default_topic"]
+    readonly_fields = ["key", "snippet"]
+
+    @admin.display(description=_("code to paste in the site"))
+    def snippet(self, widget):
+        from django.conf import settings
+        from django.utils.html import format_html
+
+        if not widget.pk:
+            return "-"
+        base = settings.PUBLIC_BASE_URL.rstrip("/")
+        code = (
+            f'<div data-aiguillage-widget="{widget.key}"></div>\n'
+            f'<script src="{base}/static/portal/embed.js" async></script>'
+        )
+        return format_html("<pre>{}</pre>", code)
+
+
+@admin.register(Orientation)
+class OrientationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "organisation", "topic", "service", "elsewhere", "channel", "ticket"]
+    list_filter = ["channel", "elsewhere", "organisation"]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["ticket", "topic", "service", "widget"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CallbackRequest)
+class CallbackRequestAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "phone", "created_at"]
+    raw_id_fields = ["ticket"]
 
     def get_queryset(self, request):
         from contacts.models import Ticket

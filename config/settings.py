@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "channels",
     "django_celery_beat",
     "phonenumber_field",
+    "rest_framework",
+    "drf_spectacular",
     "kb",
     "contacts",
     "routing",
@@ -125,6 +127,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker keeps its database connection for this many tasks instead of
+# Celery's default of a new connection per task, which costs more than a
+# delivery itself; config/celery.py drops a connection that broke meanwhile.
+# 0 restores Celery's default.
+CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -169,6 +176,37 @@ SMS_MAX_PER_CONTACT_PER_DAY = int(os.environ.get("SMS_MAX_PER_CONTACT_PER_DAY", 
 CELERY_BEAT_SCHEDULE["sms-reminders"] = {"task": "channels_app.sms.tasks.send_due_reminders", "schedule": 300.0}
 # The citizen-facing address of the site, for links sent by SMS and email.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+
+# The citizens' public pages (contact form, callback, follow-up page, API).
+FORM_MAX_FILES = int(os.environ.get("FORM_MAX_FILES", "5"))
+FORM_MAX_FILE_BYTES = int(os.environ.get("FORM_MAX_FILE_MB", "10")) * 1024 * 1024
+FORM_MAX_MESSAGE_CHARS = int(os.environ.get("FORM_MAX_MESSAGE_CHARS", "10000"))
+# A request body larger than this is refused before it is read.
+FORM_MAX_REQUEST_BYTES = FORM_MAX_FILES * FORM_MAX_FILE_BYTES + 1024 * 1024
+FOLLOWUP_LINK_MAX_AGE_DAYS = int(os.environ.get("FOLLOWUP_LINK_MAX_AGE_DAYS", "365"))
+FOLLOWUP_RELINK_WINDOW_SECONDS = int(os.environ.get("FOLLOWUP_RELINK_WINDOW_SECONDS", "600"))
+# Behind a reverse proxy that sets X-Forwarded-For, count rate limits by it.
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR")
+# (hits, seconds) per client IP, and per citizen for ":contact".
+PUBLIC_RATE_LIMITS = {
+    "search": (int(os.environ.get("RATE_SEARCH_PER_MINUTE", "120")), 60),
+    "submit": (int(os.environ.get("RATE_SUBMIT_PER_HOUR", "20")), 3600),
+    "submit:contact": (int(os.environ.get("RATE_SUBMIT_PER_CONTACT_PER_HOUR", "10")), 3600),
+    "followup": (int(os.environ.get("RATE_FOLLOWUP_PER_HOUR", "120")), 3600),
+    "relink": (int(os.environ.get("RATE_RELINK_PER_HOUR", "10")), 3600),
+    "relink:contact": (3, 3600),
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Aiguillage API",
+    "DESCRIPTION": "The unique contact form for sites that build their own: topic search, orientation, requests.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
 
 # Outbox delivery: retries with exponential backoff on temporary errors.
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))

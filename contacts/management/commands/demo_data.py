@@ -105,6 +105,15 @@ class Command(BaseCommand):
                 profile.services.set(organisation.services.filter(slug__in=agent_services[username]))
             users[username] = user
 
+        from channels_app.models import Branding, Widget
+
+        Branding.objects.get_or_create(organisation=organisation, defaults={"colour": "#1f4e79"})
+        Widget.objects.get_or_create(
+            organisation=organisation,
+            name="Site de démonstration",
+            defaults={"key": "demo", "allowed_origins": ["http://127.0.0.1:8000", "http://localhost:8000"]},
+        )
+
         now = timezone.now()
         results = [ingest(message) for message in demo_messages(now)]
         first = results[0]
@@ -118,3 +127,4 @@ class Command(BaseCommand):
         created = sum(result.outcome == "created" for result in results)
         self.stdout.write(f"Demo organisation « {organisation.name} »: {created} new tickets.")
         self.stdout.write("Logins: " + ", ".join(f"{u} / {p}" for u, p, _ in DEMO_USERS))
+        self.stdout.write(f"Contact form: /contact/{organisation.slug}/ (embeddable widget key: demo)")

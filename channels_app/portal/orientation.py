@@ -1,0 +1,86 @@
+"""What a citizen is told about a topic: the article, the questions that
+narrow it, and the competent interlocutor for their place."""
+
+from dataclasses import dataclass, field
+
+import markdown
+import nh3
+from django.db import transaction
+
+from channels_app.models import Orientation
+from kb.models import Service, Topic
+from routing.territory import choose_service
+
+ARTICLE_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "h2", "h3", "h4", "blockquote", "code"}
+
+
+@dataclass
+class Answer:
+    topic: Topic
+    article_html: str
+    questions: list
+    children: list
+    service: Service | None
+    contact_points: list = field(default_factory=list)
+    elsewhere: bool = False  # another administration is competent
+
+    @property
+    def needs_narrowing(self):
+        return bool(self.questions)
+
+
+def article_html(text):
+    """The topic's Markdown article as safe HTML (links open normally)."""
+    if not text:
+        return ""
+    html = markdown.markdown(text, extensions=["sane_lists"], output_format="html")
+    return nh3.clean(html, tags=ARTICLE_TAGS, attributes={"a": {"href", "title"}}, link_rel="noopener noreferrer")
+
+
+def topic_for(organisation, slug, owner_slug=None):
+    """A topic shown on an organisation's pages: its own, or, with
+    ``owner_slug``, one of another organisation of the shared knowledge base."""
+    queryset = Topic.objects.select_related("organisation", "parent")
+    return queryset.filter(organisation__slug=owner_slug or organisation.slug, slug=slug).first()
+
+
+def answer_for(organisation, topic, postcode=""):
+    questions = [
+        (question, list(question.choices.select_related("target__organisation"))) for question in topic.questions.all()
+    ]
+    children = list(topic.children.order_by("position", "title"))
+    service, _reason = choose_service(topic.candidate_services(), postcode)
+    points = list(service.contact_points.all()) if service is not None else []
+    return Answer(
+        topic=topic,
+        article_html=article_html(topic.article),
+        questions=questions,
+        children=children,
+        service=service,
+        contact_points=points,
+        elsewhere=service is not None and service.organisation_id != organisation.pk,
+    )
+
+
+def record_orientation(organisation, answer, *, channel, widget=None, postcode=""):
+    """Record that this answer was shown (the indicator "oriented without a
+    ticket" counts those that never got a ticket)."""
+    return Orientation.objects.create(
+        organisation=organisation,
+        topic=answer.topic,
+        service=answer.service,
+        elsewhere=answer.elsewhere,
+        channel=channel,
+        widget=widget,
+        postcode=postcode[:10],
+    )
+
+
+def link_orientation(orientation_id, organisation, ticket):
+    """The citizen wrote after reading an orientation: it led to this ticket."""
+    if not orientation_id:
+        return
+    with transaction.atomic():
+        Orientation.objects.filter(pk=orientation_id, organisation=organisation, ticket__isnull=True).update(
+            ticket=ticket
+        )

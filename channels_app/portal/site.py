@@ -1,0 +1,57 @@
+"""Which organisation a public page speaks for, and through which site.
+
+The same pages answer at ``/contact/<organisation>/`` (the organisation's own
+site) and at ``/w/<widget key>/`` (inside another site's iframe).
+"""
+
+from dataclasses import dataclass
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from channels_app.models import Branding, Widget
+from kb.models import Organisation
+
+
+@dataclass
+class Portal:
+    organisation: Organisation
+    branding: Branding
+    widget: Widget | None = None
+
+    @property
+    def base(self):
+        """The URL prefix of this portal's pages."""
+        if self.widget is not None:
+            return f"/w/{self.widget.key}/"
+        return f"/contact/{self.organisation.slug}/"
+
+    @property
+    def name(self):
+        return self.branding.display_name or self.organisation.name
+
+    @property
+    def embedded(self):
+        return self.widget is not None
+
+    def frame_ancestors(self):
+        """The CSP frame-ancestors value: only the widget's allowed origins may
+        frame its pages; the organisation's own pages may not be framed."""
+        if self.widget is None:
+            return "'none'"
+        return " ".join(["'self'", *self.widget.allowed_origins]) if self.widget.allowed_origins else "'none'"
+
+
+def portal_for(organisation_slug=None, widget_key=None):
+    if widget_key is not None:
+        widget = Widget.objects.select_related("organisation").filter(key=widget_key, is_active=True).first()
+        if widget is None:
+            raise Http404(_("This contact form does not exist or was disabled."))
+        organisation = widget.organisation
+    else:
+        widget = None
+        organisation = Organisation.objects.filter(slug=organisation_slug).first()
+        if organisation is None:
+            raise Http404(_("This organisation has no contact form here."))
+    branding = Branding.objects.filter(organisation=organisation).first() or Branding(organisation=organisation)
+    return Portal(organisation=organisation, branding=branding, widget=widget)
