@@ -360,9 +360,12 @@ class Matcher:
             if self.idf.get(t, 0.0) >= MIN_IDF
             and (t in best_terms or any(r in best_terms for r in self._family_members.get(_family(t), ())))
         }
-        if any(t in best_terms for t in concepts):
+        # A danger the lexicon recognised, named by an urgent topic: two
+        # signs that agree, enough to send it straight to the competent service.
+        danger = self.docs[ranked[0][0]].urgent and any(t in best_terms for t in concepts)
+        if danger:
             shared.add("@urgent")
-        if len(shared) < MIN_SHARED_TERMS:
+        if len(shared) < MIN_SHARED_TERMS and not danger:
             return MatchResult(candidates, True, "a single word in common with the best topic")
         return MatchResult(candidates, False, "")
 
