@@ -5,6 +5,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
+from django.utils import timezone
 
 from contacts.models import AgentProfile, Ticket
 
@@ -35,7 +36,9 @@ def agent_required(view):
         if profile is None:
             return with_csp(render(request, "inbox/not_an_agent.html", status=403))
         request.agent = profile
-        return with_csp(view(request, *args, **kwargs))
+        # Times are shown in the organisation's time zone.
+        with timezone.override(profile.organisation.tzinfo):
+            return with_csp(view(request, *args, **kwargs))
 
     return wrapped
 

@@ -26,12 +26,17 @@ class AgentChoiceField(forms.ModelChoiceField):
         return agent_label(obj)
 
 
+class ServiceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
 class FilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     channel = forms.ChoiceField(label=_("Channel"), required=False)
     status = forms.ChoiceField(label=_("Status"), required=False)
     priority = forms.ChoiceField(label=_("Priority"), required=False)
-    service = forms.ModelChoiceField(label=_("Service"), queryset=Service.objects.none(), required=False)
+    service = ServiceChoiceField(label=_("Service"), queryset=Service.objects.none(), required=False)
     topic = forms.ModelChoiceField(label=_("Topic"), queryset=Topic.objects.none(), required=False)
     assignee = forms.ChoiceField(label=_("Assigned to"), required=False)
     tag = forms.CharField(label=_("Tag"), required=False, max_length=100)
@@ -94,7 +99,7 @@ class ReasonMixin(forms.Form):
 
 
 class TransferForm(ReasonMixin):
-    service = forms.ModelChoiceField(label=_("To the service"), queryset=Service.objects.none())
+    service = ServiceChoiceField(label=_("To the service"), queryset=Service.objects.none())
     field_order = ["service", "reason"]
 
     def __init__(self, *args, organisation, **kwargs):

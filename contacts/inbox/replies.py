@@ -12,16 +12,12 @@ from kb.templating import TemplateRenderError, render_template
 
 def templates_for(ticket):
     """The organisation's templates, those suggested for the ticket's topic
-    first (with ``suggested`` set)."""
+    (or its parent topic) first, with ``suggested`` set."""
     suggested = Value(0)
     if ticket.topic_id:
-        suggested = Case(
-            When(
-                pk__in=ReplyTemplate.topics.through.objects.filter(topic_id=ticket.topic_id).values("replytemplate_id"),
-                then=Value(1),
-            ),
-            default=Value(0),
-        )
+        topics = [ticket.topic_id] + ([ticket.topic.parent_id] if ticket.topic.parent_id else [])
+        links = ReplyTemplate.topics.through.objects.filter(topic_id__in=topics).values("replytemplate_id")
+        suggested = Case(When(pk__in=links, then=Value(1)), default=Value(0))
     return list(
         ReplyTemplate.objects.filter(organisation_id=ticket.organisation_id)
         .annotate(suggested=ExpressionWrapper(suggested, output_field=IntegerField()))

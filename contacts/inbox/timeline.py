@@ -56,32 +56,81 @@ def _priority_label(value):
         return value or ""
 
 
+class Names:
+    """Readable names for the ids and slugs events store (agents, topics,
+    services), looked up in at most three queries."""
+
+    def __init__(self, ticket, events):
+        from kb.models import Service, Topic
+
+        assignees = {e.data.get("assignee") for e in events if e.kind == TicketEvent.Kind.ASSIGNED} - {None}
+        self.users = (
+            {
+                user.pk: user.get_full_name() or user.username
+                for user in get_user_model().objects.filter(pk__in=assignees)
+            }
+            if assignees
+            else {}
+        )
+        slugs = set()
+        for event in events:
+            slugs.update(event.data.get(key) for key in ("topic", "from_topic", "to_topic"))
+        slugs.discard(None)
+        self.topics = (
+            dict(
+                Topic.objects.filter(organisation_id=ticket.organisation_id, slug__in=slugs).values_list(
+                    "slug", "title"
+                )
+            )
+            if slugs
+            else {}
+        )
+        services = set()
+        for event in events:
+            services.update(event.data.get(key) for key in ("service", "from_service", "to_service"))
+        services.discard(None)
+        self.services = {}
+        if services:
+            for found in Service.objects.select_related("organisation").filter(
+                slug__in={name.split("/", 1)[-1] for name in services}
+            ):
+                self.services[str(found)] = found.name
+
+    def topic(self, slug):
+        return self.topics.get(slug, slug) if slug else ""
+
+    def service(self, name):
+        return self.services.get(name, name) if name else ""
+
+
 def describe(event, names):
     """What an event says beyond its kind, as short French lines."""
     data = event.data or {}
     kind = event.kind
+    topic = names.topic
+    service = names.service
     if kind == TicketEvent.Kind.TRANSFERRED:
-        target = data.get("to_service") or data.get("to_agent") or ""
-        source = data.get("from_service") or data.get("from_agent") or "—"
+        target = service(data.get("to_service")) or data.get("to_agent") or ""
+        source = service(data.get("from_service")) or data.get("from_agent") or "—"
         return [
             _("From %(source)s to %(target)s") % {"source": source, "target": target},
             _("Reason: %(reason)s") % {"reason": data.get("reason", "")},
         ]
     if kind == TicketEvent.Kind.ASSIGNED:
         assignee = data.get("assignee")
-        return [_("To %(name)s") % {"name": names.get(assignee, "—")} if assignee else _("Nobody")]
+        return [_("To %(name)s") % {"name": names.users.get(assignee, "—")} if assignee else _("Nobody")]
     if kind == TicketEvent.Kind.STATUS_CHANGED:
         return [f"{_status_label(data.get('previous'))} → {_status_label(data.get('status'))}"]
     if kind == TicketEvent.Kind.PRIORITY_CHANGED:
         return [f"{_priority_label(data.get('previous'))} → {_priority_label(data.get('priority'))}"]
     if kind == TicketEvent.Kind.CORRECTED:
-        return [f"{data.get('from_topic') or '—'} → {data.get('to_topic') or '—'}"]
+        return [f"{topic(data.get('from_topic')) or '—'} → {topic(data.get('to_topic')) or '—'}"]
     if kind == TicketEvent.Kind.ROUTED:
         lines = []
         if data.get("topic"):
-            lines.append(_("Topic: %(topic)s") % {"topic": data["topic"]})
+            lines.append(_("Topic: %(topic)s") % {"topic": topic(data["topic"])})
         if data.get("service"):
-            lines.append(_("Service: %(service)s") % {"service": data["service"]})
+            lines.append(_("Service: %(service)s") % {"service": service(data["service"])})
         if data.get("not_understood"):
             lines.append(_("The router could not tell which topic this is."))
         return lines
@@ -98,11 +147,7 @@ def build(ticket):
         )
     )
     events = list(ticket.events.exclude(kind__in=SHOWN_AS_MESSAGES).select_related("actor"))
-    assignee_ids = {e.data.get("assignee") for e in events if e.kind == TicketEvent.Kind.ASSIGNED} - {None}
-    names = {}
-    if assignee_ids:
-        for user in get_user_model().objects.filter(pk__in=assignee_ids):
-            names[user.pk] = user.get_full_name() or user.username
+    names = Names(ticket, events)
     entries = [Entry(at=m.created_at, pk=m.pk, message=m) for m in messages]
     entries += [Entry(at=e.created_at, pk=e.pk, event=e, details=describe(e, names)) for e in events]
     for entry in entries:

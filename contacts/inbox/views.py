@@ -78,6 +78,7 @@ def inbox(request):
         return render(request, "inbox/_rows.html", context, status=status)
     context["view_items"] = _view_items(queries.view_counts(request.user, profile, now))
     if request.headers.get("HX-Request"):
+        context["oob_counts"] = True
         return render(request, "inbox/_results.html", context, status=status)
     return render(request, "inbox/inbox.html", context, status=status)
 

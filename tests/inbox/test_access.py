@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from contacts.models import Attachment
-from tests.inbox.conftest import PASSWORD
+from tests.inbox.world import PASSWORD
 
 
 @pytest.mark.django_db
@@ -150,7 +150,7 @@ def test_attachments_only_for_who_may_see_the_ticket(world, login):
 def test_sensitive_attachment_hidden_from_other_services(world, login):
     from contacts.inbound import InboundAttachment
     from contacts.services import ingest
-    from tests.inbox.conftest import inbound
+    from tests.inbox.world import inbound
 
     result = ingest(
         inbound(

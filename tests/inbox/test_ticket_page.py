@@ -8,7 +8,8 @@ from django.utils.html import escape
 
 from contacts.models import Message, Ticket
 from contacts.services import note, transfer
-from tests.inbox.conftest import inbound
+from kb.models import ReplyTemplate
+from tests.inbox.world import inbound
 
 
 def page(client, ticket):
@@ -80,7 +81,9 @@ def test_topic_article_and_suggested_templates(world, login):
     side = html[html.index('id="topic-title"') :]
     assert escape(rsa.topic.title) in side
     assert '<div class="article"><p>' in side
-    suggested = [t.name for t in rsa.topic.templates.all()]
+    # Those of the topic and of its parent topic ("RSA").
+    suggested = [t.name for t in ReplyTemplate.objects.filter(topics__in=[rsa.topic, rsa.topic.parent]).distinct()]
+    assert {"Pièces à fournir", "RSA en cours de vérification"} <= set(suggested)
     assert suggested and all(escape(name) in side for name in suggested)
     # Suggested templates come first in the picker, marked with a star.
     picker = html[html.index('id="id_template"') : html.index("</select>", html.index('id="id_template"'))]

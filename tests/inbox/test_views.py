@@ -12,7 +12,7 @@ from django.utils import timezone
 from contacts.inbox import queries
 from contacts.models import Ticket
 from contacts.services import ingest
-from tests.inbox.conftest import inbound
+from tests.inbox.world import inbound
 
 
 def link(ticket):
