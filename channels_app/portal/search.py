@@ -74,9 +74,11 @@ def search_topics(query, limit=8):
         folded, labels, scorer=fuzz.partial_ratio, limit=limit * 3, score_cutoff=FUZZY_CUTOFF
     ):
         pk, slug, organisation, title, _ = entries[position]
-        # A query longer than the label it matches says more than the label.
-        weight = min(1.0, len(labels[position]) / max(len(folded), 1))
-        value = score / 100 * (0.6 + 0.4 * weight)
+        # The closer the lengths, the more the label is what was typed: an
+        # exact keyword beats a long title that merely contains the word.
+        size = len(labels[position])
+        closeness = min(size, len(folded)) / max(size, len(folded), 1)
+        value = score / 100 * (0.7 + 0.3 * closeness)
         if value > scores.get(pk, (0,))[0]:
             scores[pk] = (value, slug, organisation, title)
     result = get_matcher().match(query, "", limit=limit)

@@ -11,9 +11,15 @@ pages = [
     path("merci/<str:token>/", views.thanks, name="thanks"),
 ]
 
+# Framed by other sites: no cookies there, so the forms are checked by Origin.
+widget_pages = [
+    path(str(p.pattern), views.same_origin_post(p.callback), name=p.name) if p.name in ("write", "callback") else p
+    for p in pages
+]
+
 urlpatterns = [
     path("contact/<slug:organisation>/", include((pages, "portal"), namespace="contact")),
-    path("w/<str:widget>/", include((pages, "portal"), namespace="widget")),
+    path("w/<str:widget>/", include((widget_pages, "portal"), namespace="widget")),
     path("suivi/", views.new_link, name="followup-new-link"),
     path("suivi/<str:token>/", views.followup_page, name="followup"),
     path("suivi/<str:token>/piece/<int:pk>/", views.followup_attachment, name="followup-attachment"),

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from channels_app.links import followup_token
@@ -53,6 +54,30 @@ def portal_page(view):
         if portal.widget is None:
             response["X-Frame-Options"] = "DENY"
         return _framing_headers(response, portal)
+
+    return wrapper
+
+
+def same_origin_post(view):
+    """CSRF protection for the widget's pages. Inside another site's iframe
+    the browser withholds our cookies (third-party), so Django's cookie-based
+    check cannot work there; instead a POST must come from a page of ours
+    (its Origin header names this site), and carries a signed form token."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method == "POST":
+            origin = request.headers.get("Origin", "")
+            own = f"{request.scheme}://{request.get_host()}"
+            if origin != own and origin not in settings.CSRF_TRUSTED_ORIGINS:
+                return render(
+                    request,
+                    "portal/refused.html",
+                    {"message": _("This form must be sent from its own page.")},
+                    status=403,
+                )
+        return view(request, *args, **kwargs)
 
     return wrapper
 
@@ -343,7 +368,9 @@ def followup_page(request, token):
         },
     )
     response["X-Frame-Options"] = "DENY"
-    response["Referrer-Policy"] = "no-referrer"
+    # The link is a secret: never sent to other sites (same-origin keeps the
+    # Origin header that CSRF checks need).
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -65,9 +65,12 @@ def run_axe(page):
     """The serious and critical axe-core violations of the page (WCAG 2.x A/AA)."""
     if not AXE.exists():
         raise RuntimeError(f"{AXE} is missing: run `npm ci` (make test does)")
-    page.add_script_tag(path=str(AXE))
+    # Evaluated through the DevTools protocol: the page's CSP (no inline
+    # script) stays on, as citizens get it.
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate(
-        """async () => await axe.run(document, {runOnly: {type: 'tag',
+        """async () => await axe.run(document, {iframes: false, runOnly: {type: 'tag',
             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"""
     )
     return [

@@ -16,7 +16,7 @@ def _form(client, path="/contact/cd99/ecrire/", **query):
     return re.search(r'name="submission" value="([^"]+)"', page.content.decode()).group(1)
 
 
-def _post(client, token, path="/contact/cd99/ecrire/", topic="cd99/rsa-versement", **fields):
+def _post(client, token, path="/contact/cd99/ecrire/", topic="cd99/rsa-versement", headers=None, **fields):
     data = {
         "submission": token,
         "name": "Léa Martin",
@@ -28,7 +28,7 @@ def _post(client, token, path="/contact/cd99/ecrire/", topic="cd99/rsa-versement
         "sujet": topic,
     }
     data.update(fields)
-    return client.post(path, {k: v for k, v in data.items() if v is not None})
+    return client.post(path, {k: v for k, v in data.items() if v is not None}, headers=headers)
 
 
 def test_submission_makes_a_routed_acknowledged_ticket(client, kb):
@@ -202,7 +202,10 @@ def test_pages_may_not_be_framed_but_the_widget_only_by_its_origins(client, widg
 
 def test_widget_submission_records_the_widget(client, widget):
     token = _form(client, f"/w/{widget.key}/ecrire/")
-    response = _post(client, token, path=f"/w/{widget.key}/ecrire/")
+    forged = _post(client, token, path=f"/w/{widget.key}/ecrire/", headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 403  # framed pages have no cookies: the Origin is checked instead
+    assert Ticket.objects.count() == 0
+    response = _post(client, token, path=f"/w/{widget.key}/ecrire/", headers={"Origin": "http://testserver"})
     assert response.status_code == 302
     assert response["Location"].startswith(f"/w/{widget.key}/merci/")
     assert FormSubmission.objects.get().widget == widget
