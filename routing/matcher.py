@@ -5,7 +5,16 @@ topic (title, keywords, examples, article, the parent topic's words, the
 description of its services) weighs its own share, a pair of consecutive
 words found together scores on top of its two words (a phrase weighs more
 than its words apart), and a term's weight saturates, so that one word said
-many times does not drown the others.
+many times does not drown the others. A word's rarity (idf) counts the
+topics that say it themselves, not those that inherit it from a parent or
+from their services' descriptions.
+
+A word also brings, at a lower weight, the other words of its family found
+in the index (the same first letters of the stem: "inscrit" brings
+"inscription"). When the urgency lexicon recognises a danger in the message,
+the plain words that name it ("expulsion", "violences conjugales") join the
+query, and urgent topics weigh more; a message with no sign of danger makes
+urgent topics weigh less.
 
 A word of the message that the index does not know is guessed: an elision
 typed without its apostrophe ("laccueil"), a misspelling (rapidfuzz, within
@@ -17,7 +26,8 @@ The matcher abstains, rather than give a wrong topic with false
 confidence, when the best topic's evidence is weaker than one distinctive
 word found in a strong field, when it explains too little of what the
 message says, or when it rests on a single word ("test", "versement": one
-word is too little to name a problem).
+word is too little to name a problem) — unless that word is backed by a
+danger the lexicon recognised and the urgent topic names.
 
 The index is built once per knowledge-base revision and shared by the
 process (`get_matcher`).
@@ -142,6 +152,7 @@ class Matcher:
         self.idf = idf
         self.vocabulary = vocabulary  # folded word -> stem, for misspellings
         self.doc_terms = doc_terms  # doc index -> frozenset of its unigram stems
+        self._urgent = [i for i, d in enumerate(docs) if d.urgent]
         self._family_members = defaultdict(list)  # word family -> the index's stems of that family
         for term in postings:
             family = _family(term)
@@ -325,8 +336,8 @@ class Matcher:
         # An urgent topic names a danger: it fits a message that shows signs
         # of one, and fits less a message that shows none.
         factor = URGENT_AGREEMENT if categories else 1 / URGENT_AGREEMENT
-        for index in scores:
-            if self.docs[index].urgent:
+        for index in self._urgent:
+            if index in scores:
                 scores[index] *= factor
         if organisations:
             allowed = set(organisations)
@@ -346,26 +357,24 @@ class Matcher:
             Candidate(self.docs[index], round(score, 4), _confidence(score / top * coverage, margin if i == 0 else 0.0))
             for i, (index, score) in enumerate(ranked)
         ]
+        best_terms = self.doc_terms[ranked[0][0]]
+        # A danger the lexicon recognised, named by an urgent topic: two
+        # signs that agree, enough to send it straight to the competent service.
+        if self.docs[ranked[0][0]].urgent and any(t in best_terms for t in concepts):
+            return MatchResult(candidates, False, "")
         min_evidence = MIN_EVIDENCE * self.median_idf
         if top < min_evidence:
             return MatchResult(candidates, True, f"best score {top:.2f} below {min_evidence:.2f}")
         if coverage < MIN_COVERAGE:
             return MatchResult(candidates, True, f"the best topic explains {coverage:.0%} of the message")
-        # Distinct pieces of evidence: a word of the message (or of its
-        # family), or the urgent situation it describes.
-        best_terms = self.doc_terms[ranked[0][0]]
+        # Distinct words in common (or of the same family).
         shared = {
             t
             for t in stems
             if self.idf.get(t, 0.0) >= MIN_IDF
             and (t in best_terms or any(r in best_terms for r in self._family_members.get(_family(t), ())))
         }
-        # A danger the lexicon recognised, named by an urgent topic: two
-        # signs that agree, enough to send it straight to the competent service.
-        danger = self.docs[ranked[0][0]].urgent and any(t in best_terms for t in concepts)
-        if danger:
-            shared.add("@urgent")
-        if len(shared) < MIN_SHARED_TERMS and not danger:
+        if len(shared) < MIN_SHARED_TERMS:
             return MatchResult(candidates, True, "a single word in common with the best topic")
         return MatchResult(candidates, False, "")
 
