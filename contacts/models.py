@@ -395,7 +395,15 @@ class Outbox(models.Model):
         verbose_name = _("outbox item")
         verbose_name_plural = _("outbox")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            # The acknowledgement rate limit counts one address's last hour.
+            models.Index(
+                fields=["recipient", "created_at"],
+                condition=Q(idempotency_key__startswith="ack:"),
+                name="outbox_ack_recipient",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_channel_display()} → {self.recipient} ({self.get_status_display()})"

@@ -1,27 +1,84 @@
 """The knowledge base's revision number: bumped by every change (import,
-admin edit), read by whoever caches something built from the knowledge base."""
+admin edit, and the routing configuration: rules, SLA policies, opening
+hours, assignment modes), read by whoever caches something built from them.
+
+``memoised(key, build)`` keeps one value per key for the current revision;
+``pinned()`` reads the revision once for a whole operation (an ingestion
+reads it once, not once per cache it consults).
+"""
 
 import contextlib
 import threading
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from kb.models import Revision
 
+_state = threading.local()
+_memo = {}  # key -> (revision, value), shared by the process's threads
+
+
+def _read():
+    with connection.cursor() as cursor:
+        cursor.execute(_SELECT)
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+_SELECT = f"SELECT value FROM {Revision._meta.db_table} WHERE id = 1"  # noqa: S608 (constant table name)
+
+
+_UNREAD = object()
+
 
 def current():
-    return Revision.objects.values_list("value", flat=True).filter(pk=1).first() or 0
+    pinned = getattr(_state, "pinned", None)
+    if pinned is None:
+        return _read()
+    if pinned is _UNREAD:
+        pinned = _state.pinned = _read()
+    return pinned
 
 
 def bump():
     with transaction.atomic():
         if not Revision.objects.filter(pk=1).update(value=F("value") + 1):
             Revision.objects.get_or_create(pk=1, defaults={"value": 1})
+    if getattr(_state, "pinned", None) is not None:
+        _state.pinned = _UNREAD
 
 
-_state = threading.local()
+@contextlib.contextmanager
+def pinned():
+    """Read the revision at most once for everything inside, when first
+    needed (a bump inside makes the next read fresh)."""
+    if getattr(_state, "pinned", None) is not None:
+        yield
+        return
+    _state.pinned = _UNREAD
+    try:
+        yield
+    finally:
+        _state.pinned = None
+
+
+def memoised(key, build):
+    """``build()``, computed once per revision in this process and kept under
+    ``key`` (which names what it is and for whom, e.g. ("rules", org_id))."""
+    revision = current()
+    hit = _memo.get(key)
+    if hit is not None and hit[0] == revision:
+        return hit[1]
+    value = build()
+    _memo[key] = (revision, value)
+    return value
+
+
+def forget():
+    """Drop every memoised value (tests: each test's database starts over)."""
+    _memo.clear()
 
 
 @contextlib.contextmanager
@@ -42,7 +99,23 @@ def suspended():
 def _on_change(sender, **kwargs):
     if sender is Revision or kwargs.get("raw") or getattr(_state, "suspended", False):
         return
+    update_fields = kwargs.get("update_fields")
+    if update_fields and set(update_fields) <= IGNORED_FIELDS.get(sender._meta.label, set()):
+        return  # bookkeeping only (e.g. a round-robin cursor): nothing cached changed
     bump()
+
+
+# Saves of only these fields change nothing that is cached.
+IGNORED_FIELDS = {"routing.ServiceRouting": {"cursor"}}
+# Models of other apps whose changes count as knowledge-base changes (what
+# routing and acknowledgements read through ``memoised``).
+ROUTING_MODELS = (
+    "routing.Rule",
+    "routing.SlaPolicy",
+    "routing.BusinessHours",
+    "routing.ServiceRouting",
+    "channels_app.SmsSettings",
+)
 
 
 def connect():
@@ -54,3 +127,8 @@ def connect():
         post_save.connect(_on_change, sender=model, dispatch_uid=f"kb-revision-save-{model.__name__}")
         post_delete.connect(_on_change, sender=model, dispatch_uid=f"kb-revision-delete-{model.__name__}")
     m2m_changed.connect(_on_change, sender=apps.get_model("kb", "ReplyTemplate").topics.through)
+    for label in ROUTING_MODELS:
+        if apps.is_installed(label.split(".")[0]):
+            model = apps.get_model(label)
+            post_save.connect(_on_change, sender=model, dispatch_uid=f"kb-revision-save-{label}")
+            post_delete.connect(_on_change, sender=model, dispatch_uid=f"kb-revision-delete-{label}")

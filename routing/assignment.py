@@ -40,21 +40,30 @@ def open_loads(users):
     )
 
 
-@transaction.atomic
 def assign_agent(ticket):
     """Assign the ticket per its service's mode; returns the user or None.
 
     Concurrent assignments in one service take turns on a lock of the
     service's ServiceRouting row, which holds the round-robin cursor (the
     user id of the last agent given a ticket) and serialises the load counts.
+    A shared queue (the mode is read from the per-revision cache) takes no
+    lock and no query.
     """
+    from routing import cache
+
     service = ticket.service
     if service is None:
         return None
-    mode = ServiceRouting.objects.filter(service=service).values_list("mode", flat=True).first()
-    if mode in (None, ServiceRouting.Mode.SHARED):
+    if cache.assignment_mode(service.pk) in (None, ServiceRouting.Mode.SHARED):
         return None  # the service's shared queue: nobody is chosen
-    routing = ServiceRouting.objects.select_for_update().get(service=service)
+    with transaction.atomic():
+        return _assign_in_turn(ticket, service)
+
+
+def _assign_in_turn(ticket, service):
+    routing = ServiceRouting.objects.select_for_update().filter(service=service).first()
+    if routing is None:
+        return None
     if routing.mode == ServiceRouting.Mode.SHARED:
         return None
     agents = list(available_agents(service))

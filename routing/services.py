@@ -3,12 +3,12 @@ again; the competent service by territory; urgency; orientation to another
 administration; SLA due time; assignment. One ``routed`` event records why."""
 
 import logging
+from dataclasses import dataclass
 
 from django.db import DatabaseError
 
 from contacts.models import Ticket, TicketEvent
 from contacts.services.events import record_event
-from kb.models import Topic
 from routing.notify import notify_on_call, orient
 from routing.territory import choose_service, postcode_in_text
 
@@ -24,22 +24,48 @@ def first_text(ticket):
     return (message.body_text if message else "")[:MAX_TEXT]
 
 
+ROUTED_FIELDS = ["topic", "service", "oriented_to", "priority", "tags", "not_understood", "due_at"]
+
+
+@dataclass
+class Decision:
+    """What ``decide`` found, for ``finish`` to record and act on."""
+
+    record: dict
+    topic: object = None
+    service: object = None  # the competent service, maybe of another organisation
+    assignee: object = None
+    urgent: bool = False
+    oriented: bool = False
+
+
 def route(ticket):
-    """Route a new ticket (called by ingest, in its transaction, once the
-    first message is stored): sets topic, service, priority, tags,
+    """Route a stored ticket: sets topic, service, priority, tags,
     not_understood, due_at and maybe oriented_to and assignee, and records
     one ``routed`` event saying what decided (``decided_by``: "rule",
     "matcher", "citizen" when they chose the topic on the contact form, or
     "triage")."""
-    from routing.assignment import assign_agent
+    decision = decide(ticket)
+    ticket.save(update_fields=ROUTED_FIELDS)
+    return finish(ticket, decision)
+
+
+def decide(ticket):
+    """Decide where a ticket goes and set its routed fields (``ROUTED_FIELDS``)
+    without writing anything: ``ingest`` calls it before inserting a new
+    ticket (one INSERT instead of an INSERT and an UPDATE), then ``finish``.
+
+    What it reads of the knowledge base and of the routing settings comes from
+    the per-revision cache (``routing.cache``)."""
+    from routing import cache
     from routing.matcher import get_matcher
-    from routing.rules import RuleContext, evaluate, rules_for
+    from routing.rules import RuleContext, evaluate
     from routing.sla import due_at_for
     from routing.urgency import detect_urgency
 
     organisation = ticket.organisation
     text = first_text(ticket)
-    rules = rules_for(organisation)
+    rules = cache.rules(organisation)
     postcode = ticket.contact.postcode or postcode_in_text(f"{ticket.subject}\n{text}")
     context = RuleContext(
         channel=ticket.channel,
@@ -55,6 +81,7 @@ def route(ticket):
     priority = None
     tags = list(ticket.tags)
     stopped = False
+    tz = organisation.tzinfo
 
     def apply(outcome):
         nonlocal topic, service, priority, assignee, stopped
@@ -66,13 +93,15 @@ def route(ticket):
         tags.extend(tag for tag in outcome.tags if tag not in tags)
         stopped = stopped or outcome.stop
 
-    apply(evaluate(rules["before"], context))
+    apply(evaluate(rules["before"], context, tz))
     if topic is not None or service is not None:
         record["decided_by"] = "rule"
 
+    matched = candidates = None
     hint = getattr(ticket, "topic_hint", None)
     if topic is None and service is None and not stopped and hint:
-        topic = Topic.objects.select_related("organisation").filter(pk=hint).first()
+        topic, candidates = cache.topic(hint)
+        matched = topic
         if topic is not None:
             record["decided_by"] = "citizen"
 
@@ -88,20 +117,24 @@ def route(ticket):
                 "confidence": round(best.confidence, 4),
             }
         if not result.abstained and result.candidates:
-            topic = Topic.objects.select_related("organisation").filter(pk=result.candidates[0].doc.id).first()
+            topic, candidates = cache.topic(result.candidates[0].doc.id)
+            matched = topic
             record["decided_by"] = "matcher" if topic is not None else "triage"
 
     if not stopped:
         decided = (topic, service)
-        apply(evaluate(rules["after"], context))
+        apply(evaluate(rules["after"], context, tz))
         if (topic, service) != decided:
             record["decided_by"] = "rule"
 
     if service is None and topic is not None:
-        service, record["territory"] = choose_service(topic.candidate_services(), postcode)
+        if topic is not matched:
+            candidates = cache.topic(topic.pk)[1]
+        service, record["territory"] = choose_service(candidates, postcode)
     ticket.not_understood = topic is None and service is None
+    triage = cache.triage_service(organisation)
     if service is None:
-        service = organisation.triage_service()
+        service = triage
         record["territory"] = "triage"
 
     urgency = detect_urgency_safely(detect_urgency, f"{ticket.subject}\n{text}")
@@ -117,11 +150,20 @@ def route(ticket):
     ticket.tags = tags
     if oriented:
         ticket.oriented_to = service
-        ticket.service = organisation.triage_service()
+        ticket.service = triage
     else:
         ticket.service = service
     ticket.due_at = due_at_for(ticket)
-    ticket.save(update_fields=["topic", "service", "oriented_to", "priority", "tags", "not_understood", "due_at"])
+    if assignee is not None:
+        # Rules are cached: the user is read again, as they are now.
+        assignee = type(assignee).objects.filter(pk=assignee.pk).first()
+    return Decision(record, topic, service, assignee, urgent, oriented)
+
+
+def finish(ticket, decision):
+    """Record the ``routed`` event of a decided (and stored) ticket, then
+    orient, assign and notify as decided."""
+    topic, service, oriented = decision.topic, decision.service, decision.oriented
     record_event(
         ticket,
         TicketEvent.Kind.ROUTED,
@@ -130,20 +172,22 @@ def route(ticket):
         priority=ticket.priority,
         not_understood=ticket.not_understood,
         oriented_to=str(service) if oriented else None,
-        tags=tags,
-        **record,
+        tags=ticket.tags,
+        **decision.record,
     )
 
     if oriented:
         orient(ticket, service)
         ticket.refresh_from_db(fields=["status", "first_response_at"])
-    if assignee is not None:
+    if decision.assignee is not None:
         from contacts.services.tickets import assign
 
-        assign(ticket, None, assignee)
+        assign(ticket, None, decision.assignee)
     elif not oriented and ticket.service is not None:
+        from routing.assignment import assign_agent
+
         assign_agent(ticket)
-    if urgent and ticket.service is not None:
+    if decision.urgent and ticket.service is not None:
         notify_on_call(ticket)
     return ticket
 

@@ -11,7 +11,7 @@ import holidays
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
-from routing.models import BusinessHours, SlaPolicy
+from routing.models import BusinessHours
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,9 @@ class OpeningCalendar:
 
 
 def calendar_for(organisation, schedule=None):
-    row = BusinessHours.objects.filter(organisation=organisation).first()
+    from routing import cache
+
+    row = cache.business_hours(organisation.pk)
     if row is None:
         return OpeningCalendar(organisation.tzinfo, schedule or BusinessHours.DEFAULT)
     return OpeningCalendar(
@@ -105,7 +107,9 @@ def business_hours_between(start, end, organisation, schedule=None, calendar=Non
 def policy_for(ticket):
     """The most specific policy of the ticket's organisation that applies to it
     (topic outweighs service, which outweighs priority), or None."""
-    policies = [p for p in SlaPolicy.objects.filter(organisation_id=ticket.organisation_id) if p.applies_to(ticket)]
+    from routing import cache
+
+    policies = [p for p in cache.sla_policies(ticket.organisation_id) if p.applies_to(ticket)]
     return max(policies, key=lambda p: (p.specificity, -p.pk), default=None)
 
 

@@ -48,6 +48,8 @@ def _clean_broker():
 def _fresh_matcher():
     """Each test's database starts over, and so do knowledge-base revisions:
     forget the matcher built for another test."""
+    from kb import revision
     from routing import matcher
 
     matcher.reset_cache()
+    revision.forget()

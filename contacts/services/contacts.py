@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from contacts.models import Contact, normalise_email, normalise_phone
+from contacts.services import rows
 
 
 def match_contact(organisation, *, email="", phone="", name="", postcode="", sms_consent=None):
@@ -14,16 +15,23 @@ def match_contact(organisation, *, email="", phone="", name="", postcode="", sms
     email = normalise_email(email)
     phone = normalise_phone(phone)
     contact = None
+    # The contact's row stays locked to the end of the caller's transaction:
+    # two messages of one citizen are ingested one after the other.
     if email:
-        contact = Contact.objects.select_for_update().filter(organisation=organisation, email=email).first()
+        contact = rows.select_first(
+            Contact, "organisation_id = %s AND email = %s", [organisation.pk, email], order_by="id", for_update=True
+        )
     if contact is None and phone:
-        contact = Contact.objects.select_for_update().filter(organisation=organisation, phone=phone).first()
+        contact = rows.select_first(
+            Contact, "organisation_id = %s AND phone = %s", [organisation.pk, phone], order_by="id", for_update=True
+        )
     if contact is None:
         contact = Contact(organisation=organisation, email=email, phone=phone, name=name, postcode=postcode)
         if sms_consent is not None:
             contact.set_sms_consent(sms_consent, timezone.now())
-        contact.save()
+        rows.insert(contact)  # a concurrent creation raises IntegrityError: ingest tries again
         return contact
+    contact.organisation = organisation
 
     changed = False
     for field, value in (("email", email), ("phone", phone), ("name", name), ("postcode", postcode)):

@@ -6,16 +6,18 @@ import re
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from contacts.channels import Channel
 from contacts.inbound import InboundMessage
 from contacts.models import Attachment, Message, Ticket, TicketEvent
+from contacts.services import rows
 from contacts.services.contacts import match_contact
-from contacts.services.events import record_event
+from contacts.services.events import batched_events, record_event
 from contacts.services.notifications import acknowledge
 from contacts.services.references import next_reference
+from kb import revision
 from kb.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -39,17 +41,24 @@ def ingest(inbound: InboundMessage) -> IngestResult:
 
     In one transaction: deduplicate on (channel, external_id), match or create
     the contact, thread onto an existing ticket or create one (then route and
-    acknowledge it), store the message and its attachments, record events.
+    acknowledge it), store the message and its attachments, record events
+    (inserted together at the end). The knowledge-base revision is read once.
     """
     organisation = _validate(inbound)
-    existing = _existing(inbound)
-    if existing is not None:
-        return IngestResult("duplicate", existing.ticket, existing)
     for attempt in range(3):
         stored_files = []
         try:
-            with transaction.atomic():
+            with transaction.atomic(), revision.pinned(), batched_events():
                 return _ingest(inbound, organisation, stored_files)
+        except _Duplicate:
+            # The message is already stored (its INSERT found the key taken):
+            # everything this attempt did is rolled back.
+            _delete_files(stored_files)
+            existing = _existing(inbound)
+            if existing is not None:
+                return IngestResult("duplicate", existing.ticket, existing)
+            if attempt == 2:
+                raise IngestError("the message was stored and removed while it was being ingested") from None
         except IntegrityError:
             _delete_files(stored_files)
             # Another worker stored the same message (or created the same
@@ -78,14 +87,20 @@ def _validate(inbound):
     return organisation
 
 
+_EXISTING = f"SELECT id FROM {Message._meta.db_table} WHERE channel = %s AND external_id = %s LIMIT 1"  # noqa: S608
+
+
 def _existing(inbound):
+    """The message already stored with this (channel, external_id), or None
+    (one indexed lookup; the model is loaded only for a duplicate)."""
     if not inbound.external_id:
         return None
-    return (
-        Message.objects.select_related("ticket")
-        .filter(channel=inbound.channel, external_id=inbound.external_id)
-        .first()
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_EXISTING, [inbound.channel, inbound.external_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Message.objects.select_related("ticket").filter(pk=row[0]).first()
 
 
 def _ingest(inbound, organisation, stored_files):
@@ -110,7 +125,7 @@ def _ingest(inbound, organisation, stored_files):
 
     if ticket is None:
         outcome = "created"
-        ticket = Ticket.objects.create(
+        ticket = Ticket(
             reference=next_reference(organisation, received_at.astimezone(organisation.tzinfo).year),
             organisation=organisation,
             contact=contact,
@@ -119,6 +134,14 @@ def _ingest(inbound, organisation, stored_files):
             reply_address=inbound.mailbox_address[:254],
             created_at=received_at,
         )
+        # Routed before it is inserted: one INSERT carries the routing.
+        from routing.services import decide
+
+        ticket.first_text = inbound.text
+        ticket.topic_hint = inbound.topic
+        decision = decide(ticket)
+        rows.insert(ticket)
+        ticket._stored_status = ticket.status
         data = {"channel": inbound.channel}
         if previous is not None:
             data["follows"] = previous.reference
@@ -126,7 +149,7 @@ def _ingest(inbound, organisation, stored_files):
     else:
         outcome = "threaded"
 
-    message = Message.objects.create(
+    message = Message(
         ticket=ticket,
         direction=Message.Direction.IN,
         channel=inbound.channel,
@@ -138,14 +161,13 @@ def _ingest(inbound, organisation, stored_files):
         raw_ref=inbound.raw_ref[:300],
         created_at=received_at,
     )
+    _insert_unless_stored(message)
     store_attachments(message, inbound.attachments, stored_files)
 
     if outcome == "created":
-        from routing import route
+        from routing.services import finish
 
-        ticket.first_text = message.body_text
-        ticket.topic_hint = inbound.topic
-        route(ticket)
+        finish(ticket, decision)
         if not inbound.auto_submitted:
             acknowledge(ticket, message)
     else:
@@ -161,6 +183,19 @@ def _ingest(inbound, organisation, stored_files):
             ticket.save(update_fields=["status", "resolved_at", "due_at", "updated_at"])
             record_event(ticket, TicketEvent.Kind.REOPENED, previous=previous_status, message=message.pk)
     return IngestResult(outcome, ticket, message)
+
+
+class _Duplicate(Exception):
+    """The message's (channel, external_id) is already stored."""
+
+
+def _insert_unless_stored(message):
+    """INSERT ... ON CONFLICT DO NOTHING: the deduplication on (channel,
+    external_id) is the unique index's, in the same round trip as the insert;
+    raises _Duplicate when the message is already there (a concurrent
+    ingestion of it waits for the other to commit or roll back)."""
+    if not rows.insert(message, ignore_conflicts=True):
+        raise _Duplicate
 
 
 def _find_thread(organisation, contact, inbound):
@@ -180,7 +215,13 @@ def _find_thread(organisation, contact, inbound):
         if reference:
             # A reference only threads the contact's own tickets: anyone can
             # type a reference, not everyone may add to that ticket.
-            candidate = tickets.filter(reference=reference, contact=contact).first()
+            candidate = rows.select_first(
+                Ticket,
+                "organisation_id = %s AND reference = %s AND contact_id = %s",
+                [organisation.pk, reference, contact.pk],
+            )
+            if candidate is not None:
+                candidate.organisation, candidate.contact = organisation, contact
     if candidate is None and inbound.thread_on_open_ticket:
         candidate = (
             tickets.filter(contact=contact)

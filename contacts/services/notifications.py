@@ -26,7 +26,7 @@ from datetime import timedelta
 from email.utils import make_msgid
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -73,10 +73,19 @@ def emergency_numbers(ticket):
     return relevant_numbers(categories)
 
 
+_RECENT_ACKS = (
+    f"SELECT COUNT(*) FROM {Outbox._meta.db_table} "  # noqa: S608 (constant table name)
+    "WHERE recipient = %s AND idempotency_key LIKE 'ack:%%' AND created_at >= %s"
+)
+
+
 def recently_acknowledged(recipient):
-    """How many acknowledgements this address got in the last hour."""
+    """How many acknowledgements this address got in the last hour (one
+    statement per acknowledgement, on the partial index outbox_ack_recipient)."""
     since = timezone.now() - timedelta(hours=1)
-    return Outbox.objects.filter(recipient=recipient, idempotency_key__startswith="ack:", created_at__gte=since).count()
+    with connection.cursor() as cursor:
+        cursor.execute(_RECENT_ACKS, [recipient, since])
+        return cursor.fetchone()[0]
 
 
 # -- channel choice ------------------------------------------------------------
@@ -91,7 +100,11 @@ def _policy():
 
 
 def sms_settings(organisation):
-    return _policy().sms_settings_for(organisation)
+    """The organisation's SMS settings, kept per knowledge-base revision
+    (saving them bumps it); shared: read them, never change them."""
+    from kb import revision
+
+    return revision.memoised(("sms", organisation.pk), lambda: _policy().sms_settings_for(organisation))
 
 
 def sms_allowed(contact, settings_=None):
