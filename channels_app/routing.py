@@ -1,3 +1,5 @@
 """WebSocket routes; the chat issue adds its consumers here."""
 
-websocket_urlpatterns = []
+from contacts.inbox.routing import websocket_urlpatterns as inbox_patterns
+
+websocket_urlpatterns = [*inbox_patterns]

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ContactsConfig(AppConfig):
     name = "contacts"
     verbose_name = _("Contacts and tickets")
+
+    def ready(self):
+        from contacts.inbox import live
+
+        live.connect()

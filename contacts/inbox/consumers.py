@@ -1,0 +1,123 @@
+"""The agents' websocket: live updates of the inbox and of a ticket page,
+and who else is on the same ticket (collision warning)."""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from contacts.inbox.live import organisation_group, ticket_group
+from contacts.models import AgentProfile, Ticket
+
+
+@database_sync_to_async
+def _profile_of(user):
+    profile = AgentProfile.objects.filter(user=user).only("organisation_id").first()
+    return profile.organisation_id if profile else None
+
+
+@database_sync_to_async
+def _visible(user, **lookup):
+    return (
+        Ticket.objects.visible_to(user)
+        .filter(**lookup)
+        .values("pk", "reference", "subject", "status", "organisation_id")
+        .first()
+    )
+
+
+class InboxConsumer(AsyncJsonWebsocketConsumer):
+    """Client messages: {"watch": REFERENCE} on a ticket page, {"typing":
+    true} while writing. Server messages: {"type": "ticket", ...} when a
+    visible ticket changed, {"type": "presence", ...} about colleagues on the
+    watched ticket."""
+
+    organisation_id = None
+    watching = None
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.organisation_id = await _profile_of(user)
+        if self.organisation_id is None:
+            await self.close(code=4403)
+            return
+        self.user = user
+        self.name = user.get_full_name() or user.username
+        await self.channel_layer.group_add(organisation_group(self.organisation_id), self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if self.organisation_id is not None:
+            await self.channel_layer.group_discard(organisation_group(self.organisation_id), self.channel_name)
+        await self._leave()
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            return
+        if isinstance(content.get("watch"), str):
+            await self._watch(content["watch"][:40])
+        elif content.get("typing") and self.watching:
+            await self._presence("presence.typing")
+
+    async def _watch(self, reference):
+        ticket = await _visible(self.user, reference=reference)
+        if ticket is None:
+            await self.send_json({"type": "error", "error": "not found"})
+            return
+        await self._leave()
+        self.watching = ticket["pk"]
+        await self.channel_layer.group_add(ticket_group(self.watching), self.channel_name)
+        await self._presence("presence.hello")
+
+    async def _leave(self):
+        if self.watching is not None:
+            await self._presence("presence.left")
+            await self.channel_layer.group_discard(ticket_group(self.watching), self.channel_name)
+            self.watching = None
+
+    async def _presence(self, kind):
+        await self.channel_layer.group_send(
+            ticket_group(self.watching),
+            {"type": kind, "user": self.user.pk, "name": self.name, "sender": self.channel_name},
+        )
+
+    # Group messages
+
+    async def ticket_changed(self, message):
+        ticket = await _visible(self.user, pk=message["ticket"])
+        if ticket is None:  # not for this agent (sensitive topic, another service)
+            return
+        await self.send_json(
+            {
+                "type": "ticket",
+                "reference": ticket["reference"],
+                "subject": ticket["subject"],
+                "status": ticket["status"],
+                "kind": message["kind"],
+                "by_me": message.get("actor") == self.user.pk,
+            }
+        )
+
+    async def _colleague(self, message, state):
+        if message["sender"] == self.channel_name or message["user"] == self.user.pk:
+            return False
+        await self.send_json({"type": "presence", "state": state, "user": message["user"], "name": message["name"]})
+        return True
+
+    async def presence_hello(self, message):
+        if await self._colleague(message, "viewing"):
+            # Tell the newcomer who is already here.
+            await self.channel_layer.send(
+                message["sender"],
+                {"type": "presence.here", "user": self.user.pk, "name": self.name, "sender": self.channel_name},
+            )
+
+    async def presence_here(self, message):
+        await self._colleague(message, "viewing")
+
+    async def presence_typing(self, message):
+        await self._colleague(message, "typing")
+
+    async def presence_left(self, message):
+        await self._colleague(message, "left")

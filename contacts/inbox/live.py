@@ -1,0 +1,59 @@
+"""Live updates: after a ticket event commits, tell the organisation's
+connected agents (their consumer checks what each one may see)."""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from contacts.models import TicketEvent
+
+logger = logging.getLogger(__name__)
+
+# What changes a list: new tickets and messages, and agents' handling.
+BROADCAST = {
+    TicketEvent.Kind.CREATED,  # a new ticket (routed in the same transaction)
+    TicketEvent.Kind.MESSAGE_RECEIVED,  # a message on an existing ticket
+    TicketEvent.Kind.REOPENED,
+    TicketEvent.Kind.REPLIED,
+    TicketEvent.Kind.NOTE_ADDED,
+    TicketEvent.Kind.ASSIGNED,
+    TicketEvent.Kind.TRANSFERRED,
+    TicketEvent.Kind.STATUS_CHANGED,
+    TicketEvent.Kind.PRIORITY_CHANGED,
+    TicketEvent.Kind.CORRECTED,
+}
+
+
+def organisation_group(organisation_id):
+    return f"inbox.org.{organisation_id}"
+
+
+def ticket_group(ticket_id):
+    return f"inbox.ticket.{ticket_id}"
+
+
+def broadcast(sender, event, **kwargs):
+    """Receiver of ``ticket_event_recorded`` (sent after commit). A channel
+    layer that is down never breaks what recorded the event."""
+    if event.kind not in BROADCAST:
+        return
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {
+        "type": "ticket.changed",
+        "ticket": event.ticket_id,
+        "kind": event.kind,
+        "actor": event.actor_id,
+    }
+    try:
+        async_to_sync(layer.group_send)(organisation_group(event.ticket.organisation_id), message)
+    except Exception:  # the event is stored; a missed live update is only a stale list
+        logger.warning("live update of ticket %s not sent", event.ticket_id, exc_info=True)
+
+
+def connect():
+    from contacts.services.events import ticket_event_recorded
+
+    ticket_event_recorded.connect(broadcast, dispatch_uid="inbox-live")

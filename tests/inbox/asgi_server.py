@@ -1,0 +1,62 @@
+"""A real ASGI server (uvicorn) on the test database and Redis layer."""
+
+import contextlib
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from tests.support.dovecot import free_port
+from tests.support.processes import ROOT, child_env, wait_until
+
+
+def _answers(url):
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (local test server)
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def asgi_server(log_path):
+    """Serve the project on 127.0.0.1; yields its base URL."""
+    port = free_port()
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "tests.inbox.asgi_app:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--ws",
+                "websockets",
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=child_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until(
+                lambda: _answers(f"{url}/agents/connexion/") or process.poll() is not None,
+                timeout=30,
+                message="uvicorn",
+            )
+            assert process.poll() is None, Path(log_path).read_text(errors="replace")
+            yield url
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
