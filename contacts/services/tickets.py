@@ -9,7 +9,13 @@ from contacts.channels import Channel
 from contacts.models import Message, Ticket, TicketEvent
 from contacts.services.events import record_event
 from contacts.services.ingest import store_attachments
-from contacts.services.notifications import email_subject, new_message_id, thread_headers
+from contacts.services.notifications import (
+    email_subject,
+    new_message_id,
+    notify_answer,
+    notify_resolved,
+    thread_headers,
+)
 from contacts.services.outbox import enqueue
 
 
@@ -26,6 +32,7 @@ def reply_channel(ticket, channel=None):
         reachable[Channel.EMAIL] = contact.email
     if contact.phone and contact.sms_consent:
         reachable[Channel.SMS] = contact.phone
+    reachable[Channel.FORM] = ""  # the follow-up page: always there, nothing is sent
     if channel:
         if channel not in reachable:
             raise TicketActionError(
@@ -36,6 +43,10 @@ def reply_channel(ticket, channel=None):
     for candidate in preferred:
         if candidate in reachable:
             return candidate, reachable[candidate]
+    if ticket.channel in (Channel.FORM, Channel.PHONE):
+        # Nothing to send it by: the answer waits on the citizen's follow-up
+        # page, whose link their confirmation page gave them.
+        return Channel.FORM, ""
     raise TicketActionError(_("The citizen left neither an email address nor a phone number that accepts SMS."))
 
 
@@ -85,7 +96,9 @@ def _reply(ticket, agent, text, channel, subject, attachments, stored_files):
     if attachments:
         stored = store_attachments(message, attachments, stored_files)
         payload["attachments"] = [attachment.pk for attachment in stored]
-    enqueue(channel, recipient, payload, idempotency_key=f"message:{message.pk}", ticket=ticket, message=message)
+    if channel != Channel.FORM:
+        enqueue(channel, recipient, payload, idempotency_key=f"message:{message.pk}", ticket=ticket, message=message)
+    notify_answer(ticket, message)
     fields = ["updated_at"]
     if ticket.first_response_at is None:
         ticket.first_response_at = now
@@ -138,6 +151,8 @@ def change_status(ticket, status, actor=None):
         resume_after_pause(ticket, now)
     ticket.save()
     record_event(ticket, TicketEvent.Kind.STATUS_CHANGED, actor=actor, previous=previous, status=status)
+    if status == Ticket.Status.RESOLVED:
+        notify_resolved(ticket)
     return ticket
 
 
