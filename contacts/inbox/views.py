@@ -72,6 +72,7 @@ def inbox(request):
         "error": error,
         "now": now,
         "next_url": _next_url(request, view, next_cursor),
+        "filters_active": any(request.GET.get(name) for name in form.fields if name != "q"),
     }
     status = 400 if error else 200
     if request.headers.get("HX-Request") and request.GET.get("after"):
