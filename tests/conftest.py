@@ -48,8 +48,10 @@ def _clean_broker():
 def _fresh_matcher():
     """Each test's database starts over, and so do knowledge-base revisions:
     forget the matcher built for another test."""
+    from channels_app.portal import search
     from kb import revision
     from routing import matcher
 
     matcher.reset_cache()
+    search.reset_cache()
     revision.forget()

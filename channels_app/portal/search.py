@@ -6,6 +6,7 @@ topic's title and keywords (prefixes while typing, misspellings). The fuzzy
 index is built once per knowledge-base revision, like the matcher's.
 """
 
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -58,16 +59,26 @@ def _index():
 def reset_cache():
     with _lock:
         _cache.update(revision=None, index=None)
+    _search.cache_clear()
 
 
 def search_topics(query, limit=8):
     """The topics best matching what the citizen typed, best first."""
+    from kb.revision import current
+
+    query = " ".join((query or "").split())[:MAX_QUERY_CHARS]
+    if len(fold(query).replace(" ", "")) < MIN_QUERY:
+        return []
+    # Typing repeats itself (the same first letters, the same common
+    # problems): answers are kept per knowledge-base revision.
+    return list(_search(current(), query, limit))
+
+
+@functools.lru_cache(maxsize=4096)
+def _search(revision, query, limit):
     from routing.matcher import get_matcher
 
-    query = (query or "").strip()[:MAX_QUERY_CHARS]
     folded = fold(query)
-    if len(folded.replace(" ", "")) < MIN_QUERY:
-        return []
     scores = {}
     entries, labels = _index()
     for _label, score, position in process.extract(
@@ -90,4 +101,6 @@ def search_topics(query, limit=8):
             if value > scores.get(doc.id, (0,))[0]:
                 scores[doc.id] = (value, doc.slug, doc.organisation, doc.title)
     ranked = sorted(scores.items(), key=lambda item: (-item[1][0], item[1][3]))[:limit]
-    return [Hit(pk, slug, organisation, title, round(value, 3)) for pk, (value, slug, organisation, title) in ranked]
+    return tuple(
+        Hit(pk, slug, organisation, title, round(value, 3)) for pk, (value, slug, organisation, title) in ranked
+    )

@@ -4,6 +4,7 @@ The same pages answer at ``/contact/<organisation>/`` (the organisation's own
 site) and at ``/w/<widget key>/`` (inside another site's iframe).
 """
 
+import functools
 from dataclasses import dataclass
 
 from django.http import Http404
@@ -16,8 +17,14 @@ from kb.models import Organisation
 @dataclass
 class Portal:
     organisation: Organisation
-    branding: Branding
     widget: Widget | None = None
+
+    @functools.cached_property
+    def branding(self):
+        """The organisation's branding (read when a page is rendered)."""
+        return Branding.objects.filter(organisation=self.organisation).first() or Branding(
+            organisation=self.organisation
+        )
 
     @property
     def base(self):
@@ -53,5 +60,4 @@ def portal_for(organisation_slug=None, widget_key=None):
         organisation = Organisation.objects.filter(slug=organisation_slug).first()
         if organisation is None:
             raise Http404(_("This organisation has no contact form here."))
-    branding = Branding.objects.filter(organisation=organisation).first() or Branding(organisation=organisation)
-    return Portal(organisation=organisation, branding=branding, widget=widget)
+    return Portal(organisation=organisation, widget=widget)
