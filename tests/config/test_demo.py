@@ -47,3 +47,15 @@ def test_english_is_the_second_language():
         assert str(Ticket._meta.verbose_name_plural) == "tickets"
     with translation.override("fr"):
         assert str(Ticket._meta.verbose_name_plural) == "demandes"
+
+
+@pytest.mark.django_db
+def test_demo_contact_form_and_widget_answer(client, eager_celery):
+    call_command("demo_data")
+    assert "Comment pouvons-nous vous aider" in client.get("/contact/demo/").content.decode()
+    assert client.get("/w/demo/").status_code == 200
+    client.login(username="admin", password="admin")
+    for url in ["/admin/channels_app/widget/", "/admin/channels_app/orientation/", "/admin/channels_app/branding/"]:
+        assert client.get(url).status_code == 200, url
+    widget = client.get("/admin/channels_app/widget/").content.decode()
+    assert "Site de démonstration" in widget

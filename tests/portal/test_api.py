@@ -108,3 +108,17 @@ def test_openapi_schema_documents_the_endpoints(client, db):
     paths = schema["paths"]
     assert "/api/v1/widgets/{key}/requests/" in paths
     assert "/api/v1/widgets/{key}/topics/" in paths
+
+
+def test_multipart_request_with_a_document_and_a_bad_one(client, widget):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    good = SimpleUploadedFile("avis.pdf", b"%PDF-1.4\n%%EOF\n", content_type="application/pdf")
+    response = client.post(f"/api/v1/widgets/{widget.key}/requests/", {**_payload(), "attachments": good})
+    assert response.status_code == 201, response.content
+    assert Ticket.objects.get().messages.get().attachments.get().filename == "avis.pdf"
+    bad = SimpleUploadedFile("photo.png", b"MZ\x90\x00" + b"\x00" * 100, content_type="image/png")
+    response = client.post(f"/api/v1/widgets/{widget.key}/requests/", {**_payload(), "attachments": bad})
+    assert response.status_code == 400
+    assert "n’est pas vraiment un fichier PNG" in response.json()["attachments"][0]
+    assert Ticket.objects.count() == 1
