@@ -106,7 +106,10 @@ def _on_change(sender, **kwargs):
 
 
 # Saves of only these fields change nothing that is cached.
-IGNORED_FIELDS = {"routing.ServiceRouting": {"cursor"}}
+IGNORED_FIELDS = {
+    "routing.ServiceRouting": {"cursor"},
+    "mail.Mailbox": {"uidvalidity", "last_uid", "last_checked_at", "last_error"},
+}
 # Models of other apps whose changes count as knowledge-base changes (what
 # routing and acknowledgements read through ``memoised``).
 ROUTING_MODELS = (
@@ -115,6 +118,9 @@ ROUTING_MODELS = (
     "routing.BusinessHours",
     "routing.ServiceRouting",
     "channels_app.SmsSettings",
+    "channels_app.Widget",
+    "channels_app.Branding",
+    "mail.Mailbox",
 )
 
 

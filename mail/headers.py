@@ -15,6 +15,7 @@ ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
 _FOLD = re.compile(r"\r?\n[ \t]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile("[\udc80-\udcff]")  # 8-bit bytes kept by the compat32 parser
 MESSAGE_ID = re.compile(r"<([^<>\s]{1,250})>")
 BARE_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 
@@ -30,12 +31,21 @@ def raw_header(msg, name, default=""):
 
 
 def raw_headers(msg, name):
-    name = name.lower()
-    try:
-        items = msg.raw_items()
-    except AttributeError:  # pragma: no cover - every Message has raw_items
-        items = msg.items()
-    return [str(value) for key, value in items if key.lower() == name]
+    """Every value of the header ``name`` (any case), in order. The message's
+    headers are indexed by lower-cased name once, on first use (parsing
+    reads some twenty headers of each part)."""
+    index = msg.__dict__.get("_headers_by_name")
+    if index is None or index[0] is not msg._headers or index[1] != len(msg._headers):
+        try:
+            items = msg.raw_items()
+        except AttributeError:  # pragma: no cover - every Message has raw_items
+            items = msg.items()
+        by_name = {}
+        for key, value in items:
+            by_name.setdefault(key.lower(), []).append(str(value))
+        index = (msg._headers, len(msg._headers), by_name)
+        msg.__dict__["_headers_by_name"] = index
+    return list(index[2].get(name.lower(), ()))
 
 
 def to_unicode(value):
@@ -44,7 +54,7 @@ def to_unicode(value):
     if value is None:
         return ""
     value = str(value)
-    if any("\udc80" <= char <= "\udcff" for char in value):
+    if _SURROGATE.search(value):
         value = decode_bytes(value.encode("ascii", "surrogateescape"), "utf-8")
     value = _FOLD.sub(" ", value)
     return _CONTROL.sub("", value)

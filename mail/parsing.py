@@ -65,6 +65,20 @@ REPORT_PART_TYPES = {
     "text/rfc822-headers",
     "text/rfc822-header",
 }
+# Text types kept as files, never read as the message's text.
+NOT_PLAIN_TEXT_TYPES = {
+    "text/calendar",
+    "text/vcard",
+    "text/x-vcard",
+    "text/directory",
+    "text/rfc822-headers",
+    "text/rfc822-header",
+    "text/csv",
+    "text/tab-separated-values",
+    "text/xml",
+    "text/x-patch",
+    "text/x-diff",
+}
 TNEF_TYPES = {"application/ms-tnef", "application/vnd.ms-tnef"}
 FORWARD_BANNER = "---------- Message transféré ----------"
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -176,7 +190,12 @@ def _parse(raw, parsed, budget, own_addresses):
     _assemble_text(parsed, body, budget)
 
     if not parsed.from_email and not (parsed.is_bounce or parsed.is_complaint):
-        parsed.rejection = "no sender address (From header missing or unreadable)"
+        if not (parsed.subject or parsed.text.strip()):
+            parsed.rejection = "no sender address, no subject and no text: nothing to read"
+            return
+        # Kept all the same: a ticket an agent can read, from a contact without
+        # an address (nobody to acknowledge or answer by email).
+        parsed.notes.append("no sender address (From header missing or unreadable)")
 
 
 def _header_size(raw):
@@ -262,7 +281,11 @@ def _visit(part, parsed, body, budget, depth, in_report):
 
     filename = attachment_rules.part_filename(part)
     disposition = (_safe(part.get_content_disposition) or "").lower()
-    if content_type in {"text/plain", "text/html", "text/enriched"} and disposition != "attachment" and not filename:
+    inline_text = content_type in {"text/plain", "text/html", "text/enriched"} or (
+        # RFC 2046 4.1.4: an unknown text subtype is read as text/plain.
+        content_type.startswith("text/") and content_type not in NOT_PLAIN_TEXT_TYPES and not in_report
+    )
+    if inline_text and disposition != "attachment" and not filename:
         text = _part_text(part)
         if content_type == "text/html":
             body.html.append(text)

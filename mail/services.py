@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from contacts.models import Contact, Message, Outbox, TicketEvent
-from contacts.services import IngestError, ingest
+from contacts.services import IngestError, ingest, rows
 from contacts.services.events import record_event
 from mail.headers import message_id
 from mail.models import Mailbox, RawMessage
@@ -28,7 +28,11 @@ class Received:
 
 
 def own_addresses():
-    return set(Mailbox.objects.values_list("address", flat=True))
+    """Our mailboxes' addresses (kept per knowledge-base revision: adding or
+    changing a mailbox bumps it, its IMAP bookkeeping does not)."""
+    from kb import revision
+
+    return revision.memoised(("mailboxes",), lambda: frozenset(Mailbox.objects.values_list("address", flat=True)))
 
 
 def peek_message_id(raw_bytes):
@@ -41,45 +45,56 @@ def peek_message_id(raw_bytes):
         return ""
 
 
-def store_raw(raw_bytes, *, organisation, mailbox=None, source, imap_uid=None):
+_SEEN = (
+    f"SELECT id FROM {RawMessage._meta.db_table} WHERE organisation_id = %s AND "  # noqa: S608
+    "(sha256 = %s OR (%s <> '' AND message_id = %s AND status <> 'pending')) "
+    "ORDER BY (sha256 = %s) DESC LIMIT 1"
+)
+
+
+def _seen(organisation, sha256, peeked_id):
+    """The stored row of these bytes, else of a processed message with this
+    Message-ID (a provider retry rebuilds its bytes): one indexed query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SEEN, [organisation.pk, sha256, peeked_id, peeked_id, sha256])
+        row = cursor.fetchone()
+    return RawMessage.objects.get(pk=row[0]) if row else None
+
+
+def store_raw(raw_bytes, *, organisation, mailbox=None, source, imap_uid=None, sha256=None):
     """The RawMessage for these bytes, stored (and committed) if new.
 
     Returns (row, created). The same bytes received twice are one row.
     """
-    sha256 = hashlib.sha256(raw_bytes).hexdigest()
-    existing = RawMessage.objects.filter(organisation=organisation, sha256=sha256).first()
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            row = RawMessage.objects.create(
-                organisation=organisation,
-                mailbox=mailbox,
-                source=source,
-                sha256=sha256,
-                size=len(raw_bytes),
-                compressed=RawMessage.compress(raw_bytes),
-                imap_uid=imap_uid,
-            )
+    sha256 = sha256 or hashlib.sha256(raw_bytes).hexdigest()
+    row = RawMessage(
+        organisation=organisation,
+        mailbox=mailbox,
+        source=source,
+        sha256=sha256,
+        size=len(raw_bytes),
+        compressed=RawMessage.compress(raw_bytes),
+        imap_uid=imap_uid,
+    )
+    # One statement, committed on its own (ON CONFLICT: stored by another).
+    if rows.insert(row, ignore_conflicts=True):
         return row, True
-    except IntegrityError:
-        return RawMessage.objects.get(organisation=organisation, sha256=sha256), False
+    return RawMessage.objects.get(organisation=organisation, sha256=sha256), False
 
 
 def receive(raw_bytes, *, organisation, mailbox=None, source=RawMessage.Source.IMAP, imap_uid=None):
     """Store, parse and ingest one raw email; never raises for a bad message."""
-    peeked_id = peek_message_id(raw_bytes)
-    if peeked_id:
-        # The same message delivered again (a provider retry rebuilds its bytes).
-        seen = (
-            RawMessage.objects.filter(organisation=organisation, message_id=peeked_id)
-            .exclude(status=RawMessage.Status.PENDING)
-            .first()
+    sha256 = hashlib.sha256(raw_bytes).hexdigest()
+    seen = _seen(organisation, sha256, peek_message_id(raw_bytes))
+    if seen is None:
+        row, created = store_raw(
+            raw_bytes, organisation=organisation, mailbox=mailbox, source=source, imap_uid=imap_uid, sha256=sha256
         )
-        if seen is not None:
-            return Received("duplicate", seen, seen.ticket, seen.reason)
-    row, created = store_raw(raw_bytes, organisation=organisation, mailbox=mailbox, source=source, imap_uid=imap_uid)
-    if not created and row.status != RawMessage.Status.PENDING:
+        if created:
+            row.organisation, row.mailbox = organisation, mailbox
+    else:
+        row = seen
+    if row.status != RawMessage.Status.PENDING:
         return Received("duplicate", row, row.ticket, row.reason)
     return process(row, raw_bytes)
 
@@ -106,28 +121,43 @@ def process(row, raw_bytes=None):
     if parsed.from_email and parsed.from_email in own_addresses():
         inbound.auto_submitted = True
         parsed.auto_reason = parsed.auto_reason or "sent from one of our own addresses"
+
+    def outcome_of(result):
+        if result.outcome == "ignored" or (inbound.auto_submitted and result.outcome == "threaded"):
+            return "auto_reply", parsed.auto_reason
+        return result.outcome, ""
+
+    def record(result):
+        # In the ingestion's transaction: the raw message's status commits
+        # with the ticket it produced, or not at all.
+        outcome, reason = outcome_of(result)
+        _finish(row, outcome, ticket=result.ticket, reason=reason)
+
     try:
-        result = ingest(inbound)
+        result = ingest(inbound, on_stored=record)
     except IngestError as exc:
         return _finish(row, "rejected", reason=str(exc))
-    if result.outcome == "ignored" or (inbound.auto_submitted and result.outcome == "threaded"):
-        return _finish(row, "auto_reply", ticket=result.ticket, reason=parsed.auto_reason)
-    return _finish(row, result.outcome, ticket=result.ticket)
+    outcome, reason = outcome_of(result)
+    if result.outcome in ("ignored", "duplicate"):
+        return _finish(row, outcome, ticket=result.ticket, reason=reason)
+    return Received(outcome, row, result.ticket, row.reason)
+
+
+STATUS_OF = {
+    "created": RawMessage.Status.CREATED,
+    "threaded": RawMessage.Status.THREADED,
+    "duplicate": RawMessage.Status.DUPLICATE,
+    "auto_reply": RawMessage.Status.AUTO_REPLY,
+    "bounce": RawMessage.Status.BOUNCE,
+    "rejected": RawMessage.Status.REJECTED,
+}
 
 
 def _finish(row, outcome, ticket=None, reason=""):
-    status = {
-        "created": RawMessage.Status.CREATED,
-        "threaded": RawMessage.Status.THREADED,
-        "duplicate": RawMessage.Status.DUPLICATE,
-        "auto_reply": RawMessage.Status.AUTO_REPLY,
-        "bounce": RawMessage.Status.BOUNCE,
-        "rejected": RawMessage.Status.REJECTED,
-    }[outcome]
-    row.status = status
+    row.status = STATUS_OF[outcome]
     row.reason = reason or ""
     row.ticket = ticket
-    row.save(update_fields=["status", "reason", "ticket", "message_id"])
+    rows.update(row, ["status", "reason", "ticket", "message_id"])
     return Received(outcome, row, ticket, row.reason)
 
 

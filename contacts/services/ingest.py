@@ -36,20 +36,27 @@ class IngestResult:
     message: Message | None = None
 
 
-def ingest(inbound: InboundMessage) -> IngestResult:
+def ingest(inbound: InboundMessage, *, on_stored=None) -> IngestResult:
     """Store one inbound message, once, on the right ticket.
 
     In one transaction: deduplicate on (channel, external_id), match or create
     the contact, thread onto an existing ticket or create one (then route and
     acknowledge it), store the message and its attachments, record events
     (inserted together at the end). The knowledge-base revision is read once.
+
+    ``on_stored(result)``, when given, runs last in that transaction for a
+    message stored (created or threaded): what the channel records of it
+    (e.g. the raw email's status) commits with it, or not at all.
     """
     organisation = _validate(inbound)
     for attempt in range(3):
         stored_files = []
         try:
             with transaction.atomic(), revision.pinned(), batched_events():
-                return _ingest(inbound, organisation, stored_files)
+                result = _ingest(inbound, organisation, stored_files)
+                if on_stored is not None and result.outcome in ("created", "threaded"):
+                    on_stored(result)
+                return result
         except _Duplicate:
             # The message is already stored (its INSERT found the key taken):
             # everything this attempt did is rolled back.

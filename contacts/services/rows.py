@@ -13,6 +13,7 @@ from django.db import connection
 
 _insert_sql = {}
 _select_sql = {}
+_update_sql = {}
 _converters = {}
 
 
@@ -72,6 +73,25 @@ def insert_many(objs):
         ids = [row[0] for row in cursor.fetchall()]
     for obj, pk in zip(objs, ids, strict=True):
         _stored(obj, pk)
+
+
+def update(obj, names):
+    """UPDATE the named fields of a stored instance (by primary key)."""
+    model = type(obj)
+    key = (model, tuple(names), connection.vendor)
+    statement = _update_sql.get(key)
+    fields = [model._meta.get_field(name) for name in names]
+    if statement is None:
+        quote = connection.ops.quote_name
+        statement = (
+            f"UPDATE {quote(model._meta.db_table)} SET "  # noqa: S608
+            + ", ".join(f"{quote(f.column)} = %s" for f in fields)
+            + f" WHERE {quote(model._meta.pk.column)} = %s"
+        )
+        _update_sql[key] = statement
+    values = [f.get_db_prep_save(f.pre_save(obj, add=False), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*values, obj.pk])
 
 
 def select_first(model, where, params, *, order_by="", for_update=False):

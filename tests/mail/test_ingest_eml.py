@@ -47,6 +47,22 @@ def test_files_directories_and_mbox_in_name_order(tmp_path, capsys, organisation
 
 
 @pytest.mark.django_db
+def test_a_message_without_sender_opens_a_ticket_nobody_is_told_of(tmp_path, capsys, organisation):
+    (tmp_path / "anonymous.eml").write_bytes(
+        b"Subject: Nid de poule rue des Lilas\r\nMessage-ID: <anon-1@example.org>\r\n\r\nIl est profond.\r\n"
+    )
+
+    summary = run(capsys, str(tmp_path), "--organisation", "cd99")
+
+    assert summary["tickets_created"] == 1 and summary["rejected"] == []
+    ticket = Ticket.objects.get()
+    assert ticket.subject == "Nid de poule rue des Lilas"
+    assert ticket.messages.get().body_text == "Il est profond."
+    assert (ticket.contact.email, ticket.contact.phone) == ("", "")
+    assert not Outbox.objects.exists()  # nobody to acknowledge
+
+
+@pytest.mark.django_db
 def test_mailbox_is_created_and_its_own_mail_never_opens_a_ticket(tmp_path, capsys, organisation):
     (tmp_path / "own.eml").write_bytes(citizen_email(1, sender="accueil@cd99.example"))
 

@@ -179,12 +179,19 @@ def test_forward_without_comment_uses_the_forwarded_text():
     [
         (b"", "empty message"),
         (b"   \r\n", "empty message"),
-        (b"Subject: sans expediteur\r\n\r\nTexte\r\n", "no sender address"),
     ],
 )
 def test_rejections(raw, reason):
     parsed = parse_email(raw)
     assert parsed.rejection.startswith(reason)
+
+
+def test_a_message_without_sender_is_kept_with_a_note():
+    parsed = parse_email(b"Subject: sans expediteur\r\n\r\nTexte\r\n")
+    assert parsed.rejection == ""
+    assert parsed.from_email == ""
+    assert parsed.text == "Texte"
+    assert parsed.notes == ["no sender address (From header missing or unreadable)"]
 
 
 def test_garbage_never_raises():
