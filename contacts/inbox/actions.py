@@ -5,10 +5,12 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from contacts.channels import Channel
+from contacts.inbox import live
 from contacts.inbox.access import may_reassign
 from contacts.inbox.forms import agent_label
+from contacts.inbox.mentions import mentioned_agents
 from contacts.models import Ticket, TicketEvent
-from contacts.services import TicketActionError, assign
+from contacts.services import TicketActionError, assign, note
 from contacts.services.events import record_event
 from contacts.services.tickets import reply_channel
 
@@ -70,6 +72,16 @@ def pass_to_agent(ticket, profile, user, assignee, reason):
         reason=reason,
     )
     return current
+
+
+@transaction.atomic
+def add_note(ticket, user, organisation, text):
+    """An internal note; the colleagues it names with @username are told."""
+    message = note(ticket, user, text)
+    mentioned = mentioned_agents(organisation, text, exclude=user)
+    if mentioned:
+        transaction.on_commit(lambda: live.notify_mentions(ticket, user, mentioned))
+    return message
 
 
 @transaction.atomic

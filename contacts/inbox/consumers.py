@@ -4,7 +4,7 @@ and who else is on the same ticket (collision warning)."""
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from contacts.inbox.live import organisation_group, ticket_group
+from contacts.inbox.live import organisation_group, ticket_group, user_group
 from contacts.models import AgentProfile, Ticket
 
 
@@ -45,11 +45,13 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.user = user
         self.name = user.get_full_name() or user.username
         await self.channel_layer.group_add(organisation_group(self.organisation_id), self.channel_name)
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         await self.accept()
 
     async def disconnect(self, code):
         if self.organisation_id is not None:
             await self.channel_layer.group_discard(organisation_group(self.organisation_id), self.channel_name)
+            await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
         await self._leave()
 
     async def receive_json(self, content, **kwargs):
@@ -97,6 +99,14 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
                 "kind": message["kind"],
                 "by_me": message.get("actor") == self.user.pk,
             }
+        )
+
+    async def mention_added(self, message):
+        ticket = await _visible(self.user, pk=message["ticket"])
+        if ticket is None:  # named in a note on a ticket this agent may not read
+            return
+        await self.send_json(
+            {"type": "mention", "reference": ticket["reference"], "subject": ticket["subject"], "by": message["by"]}
         )
 
     async def _colleague(self, message, state):

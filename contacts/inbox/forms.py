@@ -84,6 +84,7 @@ class ReplyForm(forms.Form):
 class NoteForm(forms.Form):
     text = forms.CharField(
         label=_("Internal note"),
+        help_text=_("Colleagues named with @username are told."),
         widget=forms.Textarea({"rows": 4}),
         error_messages={"required": _("The note is empty.")},
     )

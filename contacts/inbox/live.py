@@ -33,24 +33,34 @@ def ticket_group(ticket_id):
     return f"inbox.ticket.{ticket_id}"
 
 
+def user_group(user_id):
+    return f"inbox.user.{user_id}"
+
+
+def _send(group, message):
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:  # what happened is stored; a missed live update is only a stale page
+        logger.warning("live update to %s not sent", group, exc_info=True)
+
+
+def notify_mentions(ticket, author, users):
+    """Tell the agents a note names (after the note commits)."""
+    name = author.get_full_name() or author.username
+    for user in users:
+        _send(user_group(user.pk), {"type": "mention.added", "ticket": ticket.pk, "by": name})
+
+
 def broadcast(sender, event, **kwargs):
     """Receiver of ``ticket_event_recorded`` (sent after commit). A channel
     layer that is down never breaks what recorded the event."""
     if event.kind not in BROADCAST:
         return
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    message = {
-        "type": "ticket.changed",
-        "ticket": event.ticket_id,
-        "kind": event.kind,
-        "actor": event.actor_id,
-    }
-    try:
-        async_to_sync(layer.group_send)(organisation_group(event.ticket.organisation_id), message)
-    except Exception:  # the event is stored; a missed live update is only a stale list
-        logger.warning("live update of ticket %s not sent", event.ticket_id, exc_info=True)
+    message = {"type": "ticket.changed", "ticket": event.ticket_id, "kind": event.kind, "actor": event.actor_id}
+    _send(organisation_group(event.ticket.organisation_id), message)
 
 
 def connect():

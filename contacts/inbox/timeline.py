@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
+from contacts.inbox.mentions import note_html
 from contacts.models import Attachment, Message, Ticket, TicketEvent
 
 # Events the timeline shows through the message they are about.
@@ -153,6 +154,8 @@ def build(ticket):
     for entry in entries:
         if entry.message is not None:
             entry.message.safe_html = safe_html(entry.message.body_html)
+            if entry.message.is_internal:
+                entry.message.note_html = note_html(entry.message.body_text)
     return sorted(entries, key=lambda entry: entry.sort_key)
 
 

@@ -213,7 +213,7 @@ def note(request, reference):
         ticket,
         "note_form",
         form,
-        lambda data: services.note(ticket, request.user, data["text"]),
+        lambda data: actions.add_note(ticket, request.user, request.agent.organisation, data["text"]),
         _("Note added."),
     )
 

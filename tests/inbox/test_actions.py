@@ -236,3 +236,18 @@ def test_status_priority_and_topic(world, login):
 def test_get_on_an_action_is_refused(world, login):
     client = login(world.users["alice"])
     assert client.get(url(world.ticket("rsa"), "prendre")).status_code == 405
+
+
+@pytest.mark.django_db
+def test_mentions_in_a_note_are_highlighted(world, login):
+    from contacts.inbox.mentions import mentioned_agents
+
+    client = login(world.users["alice"])
+    rsa = world.ticket("rsa")
+    text = "Voir avec @Bruno et @olga, pas @inconnu <b>vite</b> (mail: x@y.fr)"
+    assert [u.username for u in mentioned_agents(world.organisation, text)] == ["bruno"]  # olga: another organisation
+    assert client.post(url(rsa, "note"), {"text": text}).status_code == 302
+    html = client.get(url(rsa)).content.decode()
+    assert '<strong class="mention">@Bruno</strong>' in html
+    assert "&lt;b&gt;vite&lt;/b&gt;" in html
+    assert '<strong class="mention">@y.fr' not in html

@@ -136,3 +136,23 @@ def test_anonymous_and_non_agent_connections_are_refused(server):
             additional_headers={"Cookie": cookie},
             open_timeout=10,
         )
+
+
+def test_agents_named_in_a_note_are_told(server):
+    from contacts.inbox.actions import add_note
+
+    url, world = server
+    rsa, secret = world.ticket("rsa"), world.ticket("secret")
+    with socket_for(url, world.users["bruno"]) as bruno, socket_for(url, world.users["alice"]) as alice:
+        # Chloé names Alice on a sensitive ticket Alice may not read: Alice is not told.
+        add_note(secret, world.users["chloe"], world.organisation, "@alice regarde")
+        add_note(rsa, world.users["alice"], world.organisation, "@bruno peux-tu rappeler ?")
+        assert receive(bruno)["kind"] == "note_added"  # the note changed the ticket; then the mention
+        assert receive(bruno) == {
+            "type": "mention",
+            "reference": rsa.reference,
+            "subject": rsa.subject,
+            "by": "Alice Martin",
+        }
+        heard = receive(alice)  # the note changed a ticket she sees; no mention of the secret one
+        assert heard["type"] == "ticket" and heard["reference"] == rsa.reference and heard["by_me"] is True

@@ -36,6 +36,8 @@
         say(data.textActivity.replace("%s", message.reference));
         if (window.htmx) { window.htmx.trigger(document.body, "inbox-changed"); }
       }
+    } else if (message.type === "mention") {
+      say(data.textMention.replace("%(name)s", message.by).replace("%(reference)s", message.reference));
     } else if (message.type === "presence") {
       if (message.state === "left") { delete colleagues[message.user]; }
       else { colleagues[message.user] = {name: message.name, state: message.state}; }
