@@ -21,6 +21,7 @@ from channels_app.portal.orientation import answer_for, record_orientation, topi
 from channels_app.portal.search import search_topics
 from channels_app.portal.site import portal_for
 from channels_app.portal.submissions import Request, SubmissionRefused, request_callback, submit_request
+from kb.revision import pinned
 
 CORS_HEADERS = "Content-Type, Accept-Language"
 
@@ -30,6 +31,10 @@ class WidgetAPIView(APIView):
 
     authentication_classes = []
     permission_classes = []
+
+    def dispatch(self, request, *args, **kwargs):
+        with pinned():  # one read of the knowledge-base revision per request
+            return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from channels_app.models import Orientation
 from kb.models import Service, Topic
+from kb.revision import memoised
 from routing.territory import choose_service
 
 ARTICLE_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "h2", "h3", "h4", "blockquote", "code"}
@@ -39,9 +40,15 @@ def article_html(text):
 
 def topic_for(organisation, slug, owner_slug=None):
     """A topic shown on an organisation's pages: its own, or, with
-    ``owner_slug``, one of another organisation of the shared knowledge base."""
-    queryset = Topic.objects.select_related("organisation", "parent")
-    return queryset.filter(organisation__slug=owner_slug or organisation.slug, slug=slug).first()
+    ``owner_slug``, one of another organisation of the shared knowledge base
+    (read once per knowledge-base revision)."""
+    owner = owner_slug or organisation.slug
+
+    def load():
+        queryset = Topic.objects.select_related("organisation", "parent__organisation")
+        return queryset.filter(organisation__slug=owner, slug=slug).first()
+
+    return memoised(("portal-topic", owner, slug), load)
 
 
 def answer_for(organisation, topic, postcode=""):

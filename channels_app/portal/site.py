@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from channels_app.models import Branding, Widget
 from kb.models import Organisation
+from kb.revision import memoised
 
 
 @dataclass
@@ -49,15 +50,25 @@ class Portal:
         return " ".join(["'self'", *self.widget.allowed_origins]) if self.widget.allowed_origins else "'none'"
 
 
+def _widget(key):
+    return Widget.objects.select_related("organisation").filter(key=key, is_active=True).first()
+
+
+def _organisation(slug):
+    return Organisation.objects.filter(slug=slug).first()
+
+
 def portal_for(organisation_slug=None, widget_key=None):
+    """The portal of a URL. Widgets and organisations are read once per
+    knowledge-base revision (a change to either bumps it)."""
     if widget_key is not None:
-        widget = Widget.objects.select_related("organisation").filter(key=widget_key, is_active=True).first()
+        widget = memoised(("portal-widget", widget_key), lambda: _widget(widget_key))
         if widget is None:
             raise Http404(_("This contact form does not exist or was disabled."))
         organisation = widget.organisation
     else:
         widget = None
-        organisation = Organisation.objects.filter(slug=organisation_slug).first()
+        organisation = memoised(("portal-organisation", organisation_slug), lambda: _organisation(organisation_slug))
         if organisation is None:
             raise Http404(_("This organisation has no contact form here."))
     return Portal(organisation=organisation, widget=widget)

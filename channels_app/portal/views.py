@@ -30,6 +30,7 @@ from channels_app.portal.submissions import (
 from contacts.services.notifications import local_date
 from contacts.services.ratings import rate, rating_of
 from kb.models import Topic
+from kb.revision import pinned
 
 
 def _framing_headers(response, portal):
@@ -48,9 +49,10 @@ def portal_page(view):
     @xframe_options_exempt
     @functools.wraps(view)
     def wrapper(request, organisation=None, widget=None, **kwargs):
-        portal = portal_for(organisation_slug=organisation, widget_key=widget)
-        request.portal = portal
-        response = view(request, portal, **kwargs)
+        with pinned():  # one read of the knowledge-base revision per request
+            portal = portal_for(organisation_slug=organisation, widget_key=widget)
+            request.portal = portal
+            response = view(request, portal, **kwargs)
         if portal.widget is None:
             response["X-Frame-Options"] = "DENY"
         return _framing_headers(response, portal)
