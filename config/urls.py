@@ -13,6 +13,7 @@ urlpatterns = [
     path("webhooks/anymail/", include("anymail.urls")),
     path("sms/", include("channels_app.sms.urls")),
     path("agents/", include("contacts.inbox.urls")),
+    path("indicateurs/", include("contacts.indicators.urls")),
     path("api/", include("channels_app.api.urls")),
     path("", include("channels_app.portal.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

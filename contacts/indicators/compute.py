@@ -1,0 +1,825 @@
+"""The indicators, each a plain function of a Scope (the tickets a user may
+see, the filters, the moment "now"). Counting is done by the database;
+times in opening hours, which the database cannot know, in Python over the
+few columns needed. Definitions: docs/indicators.md."""
+
+import datetime
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from django.db.models import Avg, Count, Exists, F, FloatField, IntegerField, OuterRef, Q, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, ExtractHour, TruncDate
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy as _
+
+from contacts.channels import Channel
+from contacts.indicators.clock import Calendars, active_hours, pauses, percentile, working_days_deadline
+from contacts.indicators.results import Figure, Indicator, Table, rounded, share
+from contacts.models import AgentProfile, Outbox, Ticket, TicketEvent
+
+OPEN_STATUSES = [Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING]
+WAITING_FOR_US = [Ticket.Status.NEW, Ticket.Status.OPEN]
+DONE_STATUSES = [Ticket.Status.RESOLVED, Ticket.Status.CLOSED]
+WRITTEN_CHANNELS = [Channel.EMAIL, Channel.FORM, Channel.LETTER]
+MARIANNE_DAYS = 5
+ACK_AT_ONCE = datetime.timedelta(hours=1)
+FAILED_DELIVERY = ["failed", "bounced", "rejected", "complained"]
+AGE_BUCKETS = [(0, 1), (1, 3), (3, 7), (7, 30), (30, None)]  # days
+
+
+@dataclass
+class Scope:
+    user: object
+    filters: object
+    now: datetime.datetime = field(default_factory=timezone.now)
+    calendars: Calendars = field(default_factory=Calendars)
+
+    @cached_property
+    def tickets(self):
+        """Every ticket the user may see that matches the filters (any date)."""
+        return Ticket.objects.visible_to(self.user).filter(self.filters.ticket_q())
+
+    @cached_property
+    def cohort(self):
+        """Those created during the period."""
+        return self.tickets.filter(self.filters.period_q())
+
+    def previous(self):
+        return Scope(self.user, self.filters.previous(), self.now, self.calendars)
+
+
+def has_event(kind, **data):
+    return Exists(TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=kind, **data))
+
+
+# -- volumes --------------------------------------------------------------------
+
+
+def volumes(scope):
+    f = scope.filters
+    cohort = scope.cohort.order_by()
+    total = cohort.count()
+    channels = dict(Channel.choices)
+    by_channel = cohort.values("channel").annotate(n=Count("pk")).order_by("-n", "channel")
+    by_topic = cohort.values("topic__slug", "topic__title").annotate(n=Count("pk")).order_by("-n", "topic__title")
+    by_service = cohort.values("service__slug", "service__name").annotate(n=Count("pk")).order_by("-n", "service__name")
+    days = dict(cohort.annotate(day=TruncDate("created_at", tzinfo=f.tz)).values_list("day").annotate(n=Count("pk")))
+    hours = dict(
+        cohort.annotate(hour=ExtractHour("created_at", tzinfo=f.tz)).values_list("hour").annotate(n=Count("pk"))
+    )
+    all_days = [f.start + datetime.timedelta(days=i) for i in range(f.days)]
+    day_rows = [[formats.date_format(day, "D j M"), days.get(day, 0)] for day in all_days]
+    peak_day = max(all_days, key=lambda day: (days.get(day, 0), -day.toordinal())) if days else None
+    peak_hour = max(range(24), key=lambda h: (hours.get(h, 0), -h)) if hours else None
+    return Indicator(
+        "volumes",
+        _("Volumes"),
+        figures=[
+            Figure("total", _("Requests received"), total, drill="created", better=""),
+            Figure(
+                "peak_day",
+                _("Busiest day"),
+                formats.date_format(peak_day, "l j F") if peak_day else None,
+                better="",
+            ),
+            Figure("peak_day_count", _("Requests on the busiest day"), days.get(peak_day, 0), better=""),
+            Figure("peak_hour", _("Busiest hour"), f"{peak_hour} h" if peak_hour is not None else None, better=""),
+        ],
+        tables=[
+            Table(
+                "channel",
+                _("By channel"),
+                [_("Channel"), _("Requests")],
+                [[channels.get(r["channel"], r["channel"]), r["n"]] for r in by_channel],
+                chart=1,
+                links=[{"canal": r["channel"]} for r in by_channel],
+            ),
+            Table(
+                "topic",
+                _("By topic"),
+                [_("Topic"), _("Requests")],
+                [[r["topic__title"] or _("No topic"), r["n"]] for r in by_topic],
+                chart=1,
+                links=[{"sujet": r["topic__slug"]} if r["topic__slug"] else None for r in by_topic],
+            ),
+            Table(
+                "service",
+                _("By service"),
+                [_("Service"), _("Requests")],
+                [[r["service__name"] or _("No service"), r["n"]] for r in by_service],
+                chart=1,
+                links=[{"service": r["service__slug"]} if r["service__slug"] else None for r in by_service],
+            ),
+            Table(
+                "day",
+                _("By day"),
+                [_("Day"), _("Requests")],
+                day_rows,
+                chart=1,
+                links=[{"du": day.isoformat(), "au": day.isoformat()} for day in all_days],
+            ),
+            Table(
+                "hour",
+                _("By hour of the day"),
+                [_("Hour"), _("Requests")],
+                [[f"{h} h", hours.get(h, 0)] for h in range(24)],
+                chart=1,
+                links=[{"heure": str(h)} for h in range(24)],
+            ),
+        ],
+    )
+
+
+# -- response and resolution times -----------------------------------------------
+
+
+def timed_rows(scope, queryset=None):
+    """(pk, organisation, created, first response, resolved, channel,
+    priority) of the cohort, and the periods each waited for the citizen."""
+    queryset = scope.cohort if queryset is None else queryset
+    rows = list(
+        queryset.order_by().values_list(
+            "pk", "organisation_id", "created_at", "first_response_at", "resolved_at", "channel", "priority"
+        )
+    )
+    waits = pauses(queryset.order_by().values("pk")) if rows else {}
+    return rows, waits
+
+
+def response_hours(scope):
+    """{ticket pk: (first response hours or None, resolution hours or None)}
+    in opening hours, without the time spent waiting for the citizen."""
+    rows, waits = timed_rows(scope)
+    result = {}
+    for pk, organisation_id, created, first, resolved, channel, _priority in rows:
+        calendar = scope.calendars[organisation_id]
+        paused = waits.get(pk, ())
+        result[pk] = (
+            active_hours(created, first, calendar, paused) if first else None,
+            active_hours(created, resolved, calendar, paused) if resolved else None,
+            channel,
+        )
+    return result
+
+
+def response_times(scope):
+    hours = response_hours(scope)
+    first = [v[0] for v in hours.values() if v[0] is not None]
+    resolution = [v[1] for v in hours.values() if v[1] is not None]
+    channels = dict(Channel.choices)
+    by_channel = {}
+    for first_hours, resolution_hours, channel in hours.values():
+        entry = by_channel.setdefault(channel, ([], []))
+        if first_hours is not None:
+            entry[0].append(first_hours)
+        if resolution_hours is not None:
+            entry[1].append(resolution_hours)
+    rows = [
+        [
+            channels.get(channel, channel),
+            len(a),
+            rounded(percentile(a, 0.5)),
+            rounded(percentile(a, 0.9)),
+            len(r),
+            rounded(percentile(r, 0.5)),
+            rounded(percentile(r, 0.9)),
+        ]
+        for channel, (a, r) in sorted(by_channel.items())
+    ]
+    return Indicator(
+        "times",
+        _("Response and resolution times"),
+        figures=[
+            Figure("answered", _("Requests answered"), len(first), drill="answered", better=""),
+            Figure("first_median", _("First answer, median"), rounded(percentile(first, 0.5)), "h", better="down"),
+            Figure(
+                "first_p90", _("First answer, 90th percentile"), rounded(percentile(first, 0.9)), "h", better="down"
+            ),
+            Figure("resolved", _("Requests resolved"), len(resolution), drill="resolved", better=""),
+            Figure(
+                "resolution_median", _("Resolution, median"), rounded(percentile(resolution, 0.5)), "h", better="down"
+            ),
+            Figure(
+                "resolution_p90",
+                _("Resolution, 90th percentile"),
+                rounded(percentile(resolution, 0.9)),
+                "h",
+                better="down",
+            ),
+        ],
+        tables=[
+            Table(
+                "channel",
+                _("Times by channel (opening hours)"),
+                [
+                    _("Channel"),
+                    _("Answered"),
+                    _("First answer, median (h)"),
+                    _("First answer, 90th percentile (h)"),
+                    _("Resolved"),
+                    _("Resolution, median (h)"),
+                    _("Resolution, 90th percentile (h)"),
+                ],
+                rows,
+                chart=2,
+                links=[{"canal": channel} for channel in sorted(by_channel)],
+            )
+        ],
+    )
+
+
+# -- commitments: SLA, Services Publics+, Marianne ----------------------------------
+
+
+def sla_q(now):
+    on_time = Q(due_at__isnull=False, first_response_at__isnull=False, first_response_at__lte=F("due_at"))
+    late = Q(due_at__isnull=False) & (
+        Q(first_response_at__gt=F("due_at"))
+        | Q(first_response_at__isnull=True, status__in=WAITING_FOR_US, due_at__lte=now)
+    )
+    return on_time, late
+
+
+def sla(scope):
+    on_time, late = sla_q(scope.now)
+    priorities = dict(Ticket.Priority.choices)
+    rows = (
+        scope.cohort.order_by()
+        .values("priority")
+        .annotate(on_time=Count("pk", filter=on_time), late=Count("pk", filter=late))
+        .order_by("priority")
+    )
+    rows = [r for r in rows if r["on_time"] or r["late"]]
+    total_on_time = sum(r["on_time"] for r in rows)
+    total_late = sum(r["late"] for r in rows)
+    return Indicator(
+        "sla",
+        _("Answer time commitment (SLA)"),
+        figures=[
+            Figure("compliance", _("First answers on time"), share(total_on_time, total_on_time + total_late), "%"),
+            Figure("on_time", _("On time"), total_on_time, drill="sla_on_time", better=""),
+            Figure("late", _("Late or overdue"), total_late, drill="sla_late", better="down"),
+        ],
+        tables=[
+            Table(
+                "priority",
+                _("By priority"),
+                [_("Priority"), _("On time"), _("Late or overdue"), _("Share on time (%)")],
+                [
+                    [
+                        priorities.get(r["priority"], r["priority"]),
+                        r["on_time"],
+                        r["late"],
+                        share(r["on_time"], r["on_time"] + r["late"]),
+                    ]
+                    for r in rows
+                ],
+                chart=3,
+                links=[{"liste": "sla_late", "priorite": r["priority"]} for r in rows],
+            )
+        ],
+    )
+
+
+def services_publics_q(scope):
+    tz = scope.filters.tz
+    today = scope.now.astimezone(tz).date()
+    answered_day = TruncDate("first_response_at", tzinfo=tz)
+    due_day = TruncDate("due_at", tzinfo=tz)
+    queryset = scope.cohort.order_by().filter(due_at__isnull=False).annotate(answered_day=answered_day, due_day=due_day)
+    on_time = Q(first_response_at__isnull=False, answered_day__lte=F("due_day"))
+    late = Q(answered_day__gt=F("due_day")) | Q(
+        first_response_at__isnull=True, status__in=WAITING_FOR_US, due_day__lt=today
+    )
+    return queryset, on_time, late
+
+
+def services_publics(scope):
+    queryset, on_time, late = services_publics_q(scope)
+    counts = queryset.aggregate(on_time=Count("pk", filter=on_time), late=Count("pk", filter=late))
+    return Indicator(
+        "services_publics",
+        _("Services Publics+: answered by the date announced"),
+        figures=[
+            Figure(
+                "compliance",
+                _("Answered by the announced date"),
+                share(counts["on_time"], counts["on_time"] + counts["late"]),
+                "%",
+            ),
+            Figure("on_time", _("By the announced date"), counts["on_time"], better=""),
+            Figure("late", _("After the announced date"), counts["late"], drill="announced_late", better="down"),
+        ],
+    )
+
+
+def announced_late_ids(scope):
+    queryset, _on_time, late = services_publics_q(scope)
+    return queryset.filter(late).values("pk")
+
+
+def marianne_rows(scope):
+    """Written requests of the cohort: (pk, acknowledged at once, answered
+    within MARIANNE_DAYS working days: True, False, or None when not due yet)."""
+    ack = Exists(
+        Outbox.objects.filter(
+            ticket=OuterRef("pk"),
+            idempotency_key__startswith="ack:",
+            created_at__lte=OuterRef("created_at") + ACK_AT_ONCE,
+        ).exclude(status=Outbox.Status.FAILED)
+    )
+    rows = (
+        scope.cohort.order_by()
+        .filter(channel__in=WRITTEN_CHANNELS)
+        .annotate(ack=ack)
+        .values_list("pk", "organisation_id", "created_at", "first_response_at", "status", "ack")
+    )
+    result = []
+    for pk, organisation_id, created, first, status, acknowledged in rows:
+        deadline = working_days_deadline(created, MARIANNE_DAYS, scope.calendars[organisation_id])
+        if first is not None:
+            within = first < deadline
+        elif deadline <= scope.now and status in WAITING_FOR_US:
+            within = False
+        else:
+            within = None
+        result.append((pk, acknowledged, within))
+    return result
+
+
+def marianne(scope):
+    rows = marianne_rows(scope)
+    acknowledged = sum(1 for _pk, ack, _w in rows if ack)
+    within = sum(1 for _pk, _a, w in rows if w is True)
+    late = sum(1 for _pk, _a, w in rows if w is False)
+    return Indicator(
+        "marianne",
+        _("Marianne: written requests"),
+        figures=[
+            Figure("written", _("Written requests"), len(rows), drill="written", better=""),
+            Figure("acknowledged", _("Acknowledged at once"), share(acknowledged, len(rows)), "%"),
+            Figure(
+                "not_acknowledged",
+                _("Not acknowledged at once"),
+                len(rows) - acknowledged,
+                drill="not_acknowledged",
+                better="down",
+            ),
+            Figure("within", _("Answered within 5 working days"), share(within, within + late), "%"),
+            Figure("late", _("Not answered within 5 working days"), late, drill="marianne_late", better="down"),
+        ],
+    )
+
+
+# -- backlog and unanswered -----------------------------------------------------------
+
+
+def backlog(scope):
+    """The requests still open now (the period does not apply)."""
+    queryset = scope.tickets.order_by().filter(status__in=OPEN_STATUSES)
+    now = scope.now
+    buckets = {}
+    for low, high in AGE_BUCKETS:
+        condition = Q(created_at__lte=now - datetime.timedelta(days=low))
+        if high is not None:
+            condition &= Q(created_at__gt=now - datetime.timedelta(days=high))
+        buckets[(low, high)] = Count("pk", filter=condition)
+    counts = queryset.aggregate(
+        total=Count("pk"),
+        waiting=Count("pk", filter=Q(status=Ticket.Status.PENDING)),
+        **{f"b{i}": aggregate for i, aggregate in enumerate(buckets.values())},
+    )
+    oldest = queryset.order_by("created_at").values_list("created_at", flat=True).first()
+    statuses = dict(Ticket.Status.choices)
+    by_status = queryset.values("status").annotate(n=Count("pk")).order_by("status")
+
+    def label(low, high):
+        if high is None:
+            return _("%(low)d days or more") % {"low": low}
+        return _("%(low)d to %(high)d days") % {"low": low, "high": high}
+
+    return Indicator(
+        "backlog",
+        _("Backlog (now)"),
+        compare=False,
+        figures=[
+            Figure("open", _("Open requests"), counts["total"], drill="backlog", better="down"),
+            Figure("waiting", _("Waiting for the citizen"), counts["waiting"], better=""),
+            Figure(
+                "oldest_days",
+                _("Age of the oldest (days)"),
+                (now - oldest).days if oldest else None,
+                better="down",
+            ),
+        ],
+        tables=[
+            Table(
+                "age",
+                _("By age (calendar days since received)"),
+                [_("Age"), _("Open requests")],
+                [[label(low, high), counts[f"b{i}"]] for i, (low, high) in enumerate(AGE_BUCKETS)],
+                chart=1,
+                links=[{"liste": "backlog", "age": f"{low}-{high or ''}"} for low, high in AGE_BUCKETS],
+            ),
+            Table(
+                "status",
+                _("By status"),
+                [_("Status"), _("Open requests")],
+                [[statuses[r["status"]], r["n"]] for r in by_status],
+                chart=1,
+                links=[{"liste": "backlog", "statut": r["status"]} for r in by_status],
+            ),
+        ],
+    )
+
+
+def unanswered_ids(scope):
+    """Requests of the cohort with no answer yet, waiting for us, whose N
+    working days are over."""
+    days = scope.filters.unanswered_days
+    rows = (
+        scope.cohort.order_by()
+        .filter(first_response_at__isnull=True, status__in=WAITING_FOR_US)
+        .filter(created_at__lte=scope.now - datetime.timedelta(days=days))  # N working days are at least N days
+        .values_list("pk", "organisation_id", "created_at")
+    )
+    return [
+        pk
+        for pk, organisation_id, created in rows
+        if working_days_deadline(created, days, scope.calendars[organisation_id]) <= scope.now
+    ]
+
+
+def unanswered(scope):
+    ids = unanswered_ids(scope)
+    total = scope.cohort.count()
+    by_service = (
+        Ticket.objects.filter(pk__in=ids)
+        .values("service__slug", "service__name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "service__name")
+    )
+    days = scope.filters.unanswered_days
+    return Indicator(
+        "unanswered",
+        _("Unanswered after %(days)d working days") % {"days": days},
+        figures=[
+            Figure("unanswered", _("Unanswered requests"), len(ids), drill="unanswered", better="down"),
+            Figure("share", _("Share of the requests received"), share(len(ids), total), "%", better="down"),
+        ],
+        tables=[
+            Table(
+                "service",
+                _("By service"),
+                [_("Service"), _("Unanswered requests")],
+                [[r["service__name"] or _("No service"), r["n"]] for r in by_service],
+                chart=1,
+                links=[
+                    {"liste": "unanswered", "service": r["service__slug"]} if r["service__slug"] else None
+                    for r in by_service
+                ],
+            )
+        ],
+    )
+
+
+# -- transfers, routing, reopening -------------------------------------------------------
+
+
+def transfer_counts(scope):
+    return dict(
+        TicketEvent.objects.filter(kind=TicketEvent.Kind.TRANSFERRED, ticket__in=scope.cohort.order_by().values("pk"))
+        .order_by()
+        .values_list("ticket_id")
+        .annotate(n=Count("pk"))
+    )
+
+
+def transfers(scope):
+    counts = transfer_counts(scope)
+    total = scope.cohort.count()
+    once = len(counts)
+    twice = sum(1 for n in counts.values() if n >= 2)
+    pairs = (
+        TicketEvent.objects.filter(kind=TicketEvent.Kind.TRANSFERRED, ticket__in=scope.cohort.order_by().values("pk"))
+        .order_by()
+        .annotate(source=KT("data__from_service"), target=KT("data__to_service"))
+        .values("source", "target")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "source", "target")
+    )
+    return Indicator(
+        "transfers",
+        _("Transfers between services"),
+        figures=[
+            Figure("once", _("Transferred at least once"), share(once, total), "%", drill="transferred", better="down"),
+            Figure(
+                "twice",
+                _("Transferred twice or more"),
+                share(twice, total),
+                "%",
+                drill="transferred_twice",
+                better="down",
+            ),
+            Figure("transferred", _("Requests transferred"), once, drill="transferred", better="down"),
+        ],
+        tables=[
+            Table(
+                "pairs",
+                _("Between which services"),
+                [_("From"), _("To"), _("Transfers")],
+                [[r["source"] or _("No service"), r["target"] or "", r["n"]] for r in pairs],
+                chart=2,
+            )
+        ],
+    )
+
+
+def corrected_q():
+    return has_event(TicketEvent.Kind.CORRECTED) | has_event(TicketEvent.Kind.TRANSFERRED)
+
+
+def routing(scope):
+    counts = scope.cohort.order_by().aggregate(total=Count("pk"), corrected=Count("pk", filter=corrected_q()))
+    moves = (
+        TicketEvent.objects.filter(kind=TicketEvent.Kind.CORRECTED, ticket__in=scope.cohort.order_by().values("pk"))
+        .order_by()
+        .annotate(source=KT("data__from_topic"), target=KT("data__to_topic"))
+        .values("source", "target")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "source", "target")
+    )
+    return Indicator(
+        "routing",
+        _("Routing accuracy"),
+        figures=[
+            Figure(
+                "accuracy",
+                _("Requests whose topic and service nobody corrected"),
+                share(counts["total"] - counts["corrected"], counts["total"]),
+                "%",
+            ),
+            Figure("corrected", _("Requests corrected"), counts["corrected"], drill="corrected", better="down"),
+        ],
+        tables=[
+            Table(
+                "topics",
+                _("Topic corrections"),
+                [_("Topic chosen by the router"), _("Topic chosen by the agent"), _("Corrections")],
+                [[r["source"] or _("No topic"), r["target"] or _("No topic"), r["n"]] for r in moves],
+                chart=2,
+            )
+        ],
+    )
+
+
+def resolved_once_q():
+    return has_event(TicketEvent.Kind.STATUS_CHANGED, data__status__in=DONE_STATUSES)
+
+
+def reopened_q():
+    return has_event(TicketEvent.Kind.REOPENED, data__previous=Ticket.Status.RESOLVED) | has_event(
+        TicketEvent.Kind.STATUS_CHANGED, data__previous=Ticket.Status.RESOLVED, data__status=Ticket.Status.OPEN
+    )
+
+
+def reopening(scope):
+    counts = scope.cohort.order_by().aggregate(
+        resolved=Count("pk", filter=resolved_once_q()), reopened=Count("pk", filter=reopened_q())
+    )
+    return Indicator(
+        "reopening",
+        _("Reopened requests"),
+        figures=[
+            Figure("rate", _("Reopen rate"), share(counts["reopened"], counts["resolved"]), "%", better="down"),
+            Figure("reopened", _("Requests reopened"), counts["reopened"], drill="reopened", better="down"),
+            Figure("resolved", _("Requests resolved at least once"), counts["resolved"], better=""),
+        ],
+    )
+
+
+# -- satisfaction -----------------------------------------------------------------------
+
+
+def satisfaction(scope):
+    ratings = TicketEvent.objects.filter(
+        kind=TicketEvent.Kind.RATED, ticket__in=scope.cohort.order_by().values("pk")
+    ).annotate(score=Cast(KT("data__score"), IntegerField()))
+    summary = ratings.aggregate(average=Avg("score"), rated=Count("ticket_id", distinct=True))
+    distribution = dict(ratings.order_by().values_list("score").annotate(n=Count("pk")))
+    resolved = scope.cohort.order_by().aggregate(n=Count("pk", filter=resolved_once_q()))["n"]
+    return Indicator(
+        "satisfaction",
+        _("Satisfaction"),
+        figures=[
+            Figure("average", _("Average rating (out of 5)"), rounded(summary["average"], 2)),
+            Figure("rated", _("Ratings received"), summary["rated"], drill="rated", better=""),
+            Figure("response_rate", _("Response rate"), share(summary["rated"], resolved), "%"),
+        ],
+        tables=[
+            Table(
+                "distribution",
+                _("Ratings"),
+                [_("Rating"), _("Ratings received")],
+                [[f"{score} / 5", distribution.get(score, 0)] for score in range(1, 6)],
+                chart=1,
+                links=[{"liste": "rated", "note": str(score)} for score in range(1, 6)],
+            )
+        ],
+    )
+
+
+# -- orientation without a ticket ------------------------------------------------------
+
+
+def orientations_of(scope):
+    from channels_app.models import Orientation
+
+    f = scope.filters
+    queryset = Orientation.objects.filter(f.period_q()).order_by()
+    user = scope.user
+    if not user.is_superuser:
+        profile = AgentProfile.objects.filter(user=user).first()
+        if profile is None:
+            return queryset.none()
+        queryset = queryset.filter(organisation_id=profile.organisation_id)
+    if f.organisation is not None:
+        queryset = queryset.filter(organisation=f.organisation)
+    if f.service is not None:
+        queryset = queryset.filter(service=f.service)
+    if f.topic is not None:
+        queryset = queryset.filter(Q(topic=f.topic) | Q(topic__parent=f.topic))
+    if f.channel:
+        queryset = queryset.filter(channel=f.channel)
+    return queryset
+
+
+def orientation(scope):
+    from channels_app.models import Orientation
+
+    queryset = orientations_of(scope)
+    counts = queryset.aggregate(shown=Count("pk"), without=Count("pk", filter=Q(ticket__isnull=True)))
+    channels = dict(Orientation.Channel.choices)
+    by_channel = (
+        queryset.values("channel")
+        .annotate(shown=Count("pk"), without=Count("pk", filter=Q(ticket__isnull=True)))
+        .order_by("channel")
+    )
+    by_topic = (
+        queryset.filter(ticket__isnull=True)
+        .values("topic__title")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "topic__title")[:20]
+    )
+    return Indicator(
+        "orientation",
+        _("Citizens oriented without a ticket"),
+        figures=[
+            Figure("shown", _("Orientations shown"), counts["shown"], better=""),
+            Figure("without", _("Oriented without writing"), counts["without"], better=""),
+            Figure("share", _("Share oriented without a ticket"), share(counts["without"], counts["shown"]), "%"),
+        ],
+        tables=[
+            Table(
+                "channel",
+                _("By channel"),
+                [_("Channel"), _("Orientations shown"), _("Without a ticket")],
+                [[channels.get(r["channel"], r["channel"]), r["shown"], r["without"]] for r in by_channel],
+                chart=2,
+            ),
+            Table(
+                "topic",
+                _("Topics of the orientations without a ticket"),
+                [_("Topic"), _("Without a ticket")],
+                [[r["topic__title"], r["n"]] for r in by_topic],
+                chart=1,
+            ),
+        ],
+    )
+
+
+# -- urgent requests ---------------------------------------------------------------------
+
+
+def urgent(scope):
+    rows = list(
+        scope.cohort.order_by()
+        .filter(priority=Ticket.Priority.URGENT)
+        .values_list("created_at", "first_response_at", "status")
+    )
+    minutes = [(first - created).total_seconds() / 60 for created, first, _s in rows if first is not None]
+    waiting = sum(1 for _c, first, status in rows if first is None and status in WAITING_FOR_US)
+    return Indicator(
+        "urgent",
+        _("Urgent requests"),
+        figures=[
+            Figure("urgent", _("Urgent requests"), len(rows), drill="urgent", better=""),
+            Figure(
+                "median",
+                _("First answer, median (minutes, calendar time)"),
+                rounded(percentile(minutes, 0.5)),
+                "min",
+                better="down",
+            ),
+            Figure(
+                "p90",
+                _("First answer, 90th percentile (minutes, calendar time)"),
+                rounded(percentile(minutes, 0.9)),
+                "min",
+                better="down",
+            ),
+            Figure("waiting", _("Still waiting for an answer"), waiting, drill="urgent_waiting", better="down"),
+        ],
+    )
+
+
+# -- SMS and emails ------------------------------------------------------------------------
+
+
+def messages(scope):
+    f = scope.filters
+    rows = (
+        Outbox.objects.filter(
+            f.period_q(), channel__in=[Channel.SMS, Channel.EMAIL], ticket__in=scope.tickets.order_by().values("pk")
+        )
+        .order_by()
+        .values("channel")
+        .annotate(
+            queued=Count("pk", filter=Q(status__in=[Outbox.Status.QUEUED, Outbox.Status.SENDING])),
+            sent=Count("pk", filter=Q(status=Outbox.Status.SENT)),
+            delivered=Count("pk", filter=Q(delivery_status="delivered")),
+            failed=Count("pk", filter=Q(status=Outbox.Status.FAILED) | Q(delivery_status__in=FAILED_DELIVERY)),
+            cost=Sum(Cast(KT("payload__cost_eur"), FloatField()), filter=Q(status=Outbox.Status.SENT)),
+            segments=Sum(Cast(KT("payload__segments"), IntegerField()), filter=Q(status=Outbox.Status.SENT)),
+        )
+    )
+    by_channel = {r["channel"]: r for r in rows}
+    sms = by_channel.get(Channel.SMS, {})
+    email = by_channel.get(Channel.EMAIL, {})
+    labels = {Channel.SMS: _("SMS"), Channel.EMAIL: _("Emails")}
+    return Indicator(
+        "messages",
+        _("SMS and emails"),
+        figures=[
+            Figure("sms_sent", _("SMS sent"), sms.get("sent", 0), better=""),
+            Figure("sms_delivered", _("SMS delivered"), sms.get("delivered", 0), better=""),
+            Figure("sms_failed", _("SMS failed"), sms.get("failed", 0), better="down"),
+            Figure("sms_cost", _("SMS cost"), round(sms.get("cost") or 0, 2), "€", better=""),
+            Figure("email_sent", _("Emails sent"), email.get("sent", 0), better=""),
+            Figure("email_delivered", _("Emails delivered"), email.get("delivered", 0), better=""),
+            Figure("email_failed", _("Emails failed"), email.get("failed", 0), better="down"),
+        ],
+        tables=[
+            Table(
+                "channel",
+                _("By channel"),
+                [_("Channel"), _("Queued"), _("Sent"), _("Delivered"), _("Failed"), _("SMS segments"), _("Cost (€)")],
+                [
+                    [
+                        labels[channel],
+                        r.get("queued", 0),
+                        r.get("sent", 0),
+                        r.get("delivered", 0),
+                        r.get("failed", 0),
+                        r.get("segments") or 0,
+                        round(r.get("cost") or 0, 2),
+                    ]
+                    for channel, r in ((c, by_channel.get(c, {})) for c in (Channel.SMS, Channel.EMAIL))
+                ],
+                chart=2,
+            )
+        ],
+    )
+
+
+INDICATORS = {
+    "volumes": volumes,
+    "times": response_times,
+    "sla": sla,
+    "services_publics": services_publics,
+    "marianne": marianne,
+    "backlog": backlog,
+    "unanswered": unanswered,
+    "transfers": transfers,
+    "routing": routing,
+    "reopening": reopening,
+    "satisfaction": satisfaction,
+    "orientation": orientation,
+    "urgent": urgent,
+    "messages": messages,
+}
+
+
+def compute(scope, key, compare=True):
+    """One indicator, with the previous period's figures beside its own."""
+    indicator = INDICATORS[key](scope)
+    if compare and indicator.compare:
+        previous = {figure.key: figure.value for figure in INDICATORS[key](scope.previous()).figures}
+        for figure in indicator.figures:
+            figure.previous = previous.get(figure.key)
+    return indicator
+
+
+def compute_all(scope, keys=None, compare=True):
+    return [compute(scope, key, compare) for key in (keys or INDICATORS)]
