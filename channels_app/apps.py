@@ -13,4 +13,10 @@ class ChannelsAppConfig(AppConfig):
         from channels_app.sms import senders
 
         senders.register()
+
+        from channels_app.chat.services import deliver as deliver_chat
+        from contacts.senders import register_sender
+
+        # Idempotent on the message: a resend after a crash adds nothing.
+        register_sender("chat", deliver_chat, resend_is_safe=True)
         setting_changed.connect(senders._on_setting_changed, dispatch_uid="channels_app.sms.backend")

@@ -7,12 +7,20 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
-from channels_app.routing import websocket_urlpatterns  # noqa: E402
+from channels_app.routing import public_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        "websocket": URLRouter(
+            [
+                # The citizens' chat, embedded in other sites: its consumer
+                # checks the Origin against the widget's allowed origins.
+                *public_websocket_urlpatterns,
+                re_path(r"^", AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns))),
+            ]
+        ),
     }
 )

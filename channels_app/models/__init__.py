@@ -1,5 +1,6 @@
 """What the citizen channels store."""
 
+from channels_app.models.chat import ChatEntry, Conversation
 from channels_app.models.portal import Branding, CallbackRequest, FormSubmission, Orientation, Widget
 from channels_app.models.sms import (
     PLACEHOLDER_RE,
@@ -20,6 +21,8 @@ __all__ = [
     "default_max_per_day",
     "Branding",
     "CallbackRequest",
+    "ChatEntry",
+    "Conversation",
     "DocumentRequest",
     "FormSubmission",
     "Orientation",

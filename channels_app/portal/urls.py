@@ -5,6 +5,7 @@ from channels_app.portal import views
 pages = [
     path("", views.home, name="home"),
     path("recherche/", views.search, name="search"),
+    path("discussion/", views.chat, name="chat"),
     path("sujet/<slug:owner>/<slug:slug>/", views.topic, name="topic"),
     path("ecrire/", views.write, name="write"),
     path("rappel/", views.callback, name="callback"),

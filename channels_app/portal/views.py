@@ -35,7 +35,7 @@ from kb.revision import pinned
 
 def _framing_headers(response, portal):
     response["Content-Security-Policy"] = (
-        f"default-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; "
+        f"default-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
         f"frame-ancestors {portal.frame_ancestors()}; form-action 'self'; base-uri 'none'"
     )
     if portal.embedded:
@@ -116,6 +116,11 @@ def home(request, portal):
         hits = search_topics(query)
     roots = Topic.objects.filter(organisation=portal.organisation, parent__isnull=True).order_by("position", "title")
     return render(request, "portal/home.html", {"portal": portal, "query": query, "hits": hits, "roots": roots})
+
+
+@portal_page
+def chat(request, portal):
+    return render(request, "portal/chat.html", {"portal": portal})
 
 
 @portal_page

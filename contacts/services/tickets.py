@@ -33,6 +33,8 @@ def reply_channel(ticket, channel=None):
     if contact.phone and contact.sms_consent:
         reachable[Channel.SMS] = contact.phone
     reachable[Channel.FORM] = ""  # the follow-up page: always there, nothing is sent
+    if ticket.channel == Channel.CHAT:
+        reachable[Channel.CHAT] = ticket.reference  # the conversation (its sender finds it by ticket)
     if channel:
         if channel not in reachable:
             raise TicketActionError(

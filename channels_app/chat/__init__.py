@@ -1,0 +1,1 @@
+"""Live chat: the orientation assistant first, then an agent (issue 7)."""

@@ -1,0 +1,176 @@
+"""The chat's websockets: thin, over channels_app.chat.services.
+
+Citizen: ``/ws/chat/<widget key>/`` (or ``/ws/chat/org/<slug>/`` on the
+organisation's own pages), from the widget's allowed origins. Messages in:
+hello {token, last_seq}, message {client_id, text}, choose {topic},
+agent {name, email, phone}, typing, read {seq}, close. Out: conversation
+{token}, entry {seq, author, text, data, client_id}, typing, read, error.
+
+Agent: ``/ws/chat/agent/<conversation id>/``, logged in, for a conversation
+whose ticket they may see: accept, message {text}, typing, read.
+"""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from channels_app.chat import services
+from channels_app.models import Conversation
+
+
+def _origin(scope):
+    for name, value in scope.get("headers", []):
+        if name == b"origin":
+            return value.decode("latin-1")
+    return ""
+
+
+def _own_origins(scope):
+    host = ""
+    for name, value in scope.get("headers", []):
+        if name == b"host":
+            host = value.decode("latin-1")
+    return {f"http://{host}", f"https://{host}"}
+
+
+class CitizenChat(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        kwargs = self.scope["url_route"]["kwargs"]
+        self.portal = await database_sync_to_async(self._portal)(kwargs.get("key"), kwargs.get("organisation"))
+        origin = _origin(self.scope)
+        allowed = origin in _own_origins(self.scope) or (
+            self.portal is not None and self.portal.widget is not None and self.portal.widget.allows(origin)
+        )
+        if self.portal is None or not allowed:
+            await self.close(code=4403)
+            return
+        self.conversation = None
+        await self.accept()
+
+    @staticmethod
+    def _portal(key, organisation):
+        from channels_app.portal.site import portal_for
+
+        try:
+            return portal_for(organisation_slug=organisation, widget_key=key)
+        except Http404:
+            return None
+
+    async def disconnect(self, code):
+        if getattr(self, "conversation", None) is not None:
+            await self.channel_layer.group_discard(self.conversation.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        kind = content.get("type") if isinstance(content, dict) else None
+        try:
+            if kind == "hello":
+                await self.hello(content)
+            elif self.conversation is None:
+                await self.send_json({"type": "error", "message": _("Say hello first.")})
+            elif kind == "message":
+                await database_sync_to_async(services.citizen_says)(
+                    self.conversation, str(content.get("client_id", "")), str(content.get("text", ""))
+                )
+            elif kind == "choose":
+                await database_sync_to_async(services.choose)(self.conversation, str(content.get("topic", "")))
+            elif kind == "agent":
+                await database_sync_to_async(services.hand_over)(
+                    self.conversation,
+                    str(content.get("name", "")),
+                    str(content.get("email", "")),
+                    str(content.get("phone", "")),
+                )
+            elif kind in ("typing", "read"):
+                await self.channel_layer.group_send(
+                    self.conversation.group,
+                    {"type": "chat.event", "event": {"type": kind, "by": "citizen", "seq": content.get("seq")}},
+                )
+            elif kind == "close":
+                await database_sync_to_async(services.close)(self.conversation)
+            else:
+                await self.send_json({"type": "error", "message": _("Unknown request.")})
+        except services.ChatError as error:
+            await self.send_json({"type": "error", "message": str(error), "client_id": content.get("client_id")})
+
+    async def hello(self, content):
+        token = str(content.get("token") or "")
+        conversation = None
+        if token:
+            conversation = await database_sync_to_async(services.conversation_from_token)(
+                token, self.portal.organisation
+            )
+        if conversation is None:
+            conversation = await database_sync_to_async(services.start)(self.portal.organisation, self.portal.widget)
+        self.conversation = conversation
+        await self.channel_layer.group_add(conversation.group, self.channel_name)
+        await self.send_json(
+            {"type": "conversation", "token": services.token_for(conversation), "status": conversation.status}
+        )
+        try:
+            last = int(content.get("last_seq") or 0)
+        except (TypeError, ValueError):
+            last = 0
+        for entry in await database_sync_to_async(services.entries_after)(conversation, last):
+            await self.send_json(entry.as_event())
+
+    async def chat_event(self, message):
+        await self.send_json(message["event"])
+
+
+class AgentChat(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        pk = self.scope["url_route"]["kwargs"]["pk"]
+        self.conversation = await database_sync_to_async(self._visible)(user, pk)
+        if self.conversation is None:
+            await self.close(code=4404)
+            return
+        self.user = user
+        await self.channel_layer.group_add(self.conversation.group, self.channel_name)
+        await self.accept()
+
+    @staticmethod
+    def _visible(user, pk):
+        from contacts.models import Ticket
+
+        visible = Ticket.objects.visible_to(user)
+        return Conversation.objects.filter(pk=pk, ticket__in=visible).select_related("ticket").first()
+
+    async def disconnect(self, code):
+        if getattr(self, "conversation", None) is not None:
+            await self.channel_layer.group_discard(self.conversation.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        kind = content.get("type") if isinstance(content, dict) else None
+        try:
+            if kind == "hello":
+                last = int(content.get("last_seq") or 0)
+                for entry in await database_sync_to_async(services.entries_after)(self.conversation, last):
+                    await self.send_json(entry.as_event())
+            elif kind == "accept":
+                await database_sync_to_async(services.accept)(self.conversation, self.user)
+            elif kind == "message":
+                await database_sync_to_async(services.agent_says)(
+                    self.conversation, self.user, str(content.get("text", ""))
+                )
+            elif kind in ("typing", "read"):
+                await self.channel_layer.group_send(
+                    self.conversation.group,
+                    {"type": "chat.event", "event": {"type": kind, "by": "agent", "seq": content.get("seq")}},
+                )
+            else:
+                await self.send_json({"type": "error", "message": _("Unknown request.")})
+        except services.ChatError as error:
+            await self.send_json({"type": "error", "message": str(error)})
+        except Exception as error:  # a bad value from the client
+            if isinstance(error, ValueError | TypeError):
+                await self.send_json({"type": "error", "message": _("Unknown request.")})
+            else:
+                raise
+
+    async def chat_event(self, message):
+        await self.send_json(message["event"])
