@@ -176,6 +176,14 @@ SMS_WEBHOOK_TOKEN = os.environ.get("SMS_WEBHOOK_TOKEN", "")
 SMS_COST_PER_SEGMENT_EUR = float(os.environ.get("SMS_COST_PER_SEGMENT_EUR", "0.05"))
 SMS_MAX_PER_CONTACT_PER_DAY = int(os.environ.get("SMS_MAX_PER_CONTACT_PER_DAY", "4"))
 CELERY_BEAT_SCHEDULE["sms-reminders"] = {"task": "channels_app.sms.tasks.send_due_reminders", "schedule": 300.0}
+# The quality indicators' weekly summary to managers, Monday 6:00 UTC.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_IMPORTS = ["contacts.indicators.tasks"]
+CELERY_BEAT_SCHEDULE["indicators-weekly"] = {
+    "task": "contacts.indicators.tasks.send_weekly_summaries",
+    "schedule": crontab(minute=0, hour=6, day_of_week=1),
+}
 # The citizen-facing address of the site, for links sent by SMS and email.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 

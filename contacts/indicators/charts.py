@@ -30,7 +30,7 @@ def bar_chart(table, chart_id):
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-labelledby="{chart_id}" '
         f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}">',
-        f'<title id="{chart_id}">{escape(table.title)}: {escape(table.columns[table.chart])}</title>',
+        f'<title id="{chart_id}">{escape(table.title)} – {escape(table.columns[table.chart])}</title>',
     ]
     for index, (row, value) in enumerate(zip(table.rows, values, strict=True)):
         y = index * ROW + 2
