@@ -166,6 +166,15 @@ def _parse(raw, parsed, budget, own_addresses):
             parsed.rejection = f"message too large ({len(raw)} bytes, at most {max_size})"
         return
 
+    max_parts = limit("MAIL_MAX_PARTS")
+    if raw.lower().count(b"\ncontent-type:") > 2 * max_parts:
+        # Far more parts declared than allowed (e.g. thousands of nested
+        # messages): rejected before the full MIME parse, which would be the
+        # costly part of the work.
+        _read_headers(BytesHeaderParser(policy=compat32).parsebytes(raw[:header_size]), parsed)
+        parsed.rejection = f"too many MIME parts (more than {max_parts})"
+        return
+
     msg = BytesParser(policy=compat32).parsebytes(raw)
     _read_headers(msg, parsed)
     budget.check("parsing the MIME structure")
@@ -321,7 +330,14 @@ def _part_text(part):
     return decode_bytes(data, charset).replace("\x00", "")
 
 
+class _Scratch(ParsedEmail):
+    """Where the walk over a forwarded message goes: only its text is used
+    (the forwarded message is attached whole, once, by its parent)."""
+
+
 def _add_attachment(part, parsed, filename, data=None):
+    if isinstance(parsed, _Scratch):
+        return
     if data is None:
         encoded = part.get_payload()
         encoded_size = len(encoded) if isinstance(encoded, str) else 0
@@ -372,17 +388,18 @@ def _forwarded(part, parsed, body, budget, depth):
         _add_attachment(part, parsed, attachment_rules.part_filename(part) or "message.eml", data)
         return
     subject = " ".join(decode_header_value(raw_header(inner, "Subject")).split())
-    try:
-        data = inner.as_bytes()
-    except Exception:  # noqa: BLE001 - the generator fails on some broken parts
-        data = str(inner).encode("utf-8", "surrogateescape")
-    filename = attachment_rules.part_filename(part) or f"{(subject or 'message')[:80]}.eml"
-    if not filename.lower().endswith(".eml"):
-        filename += ".eml"
-    _add_attachment(part, parsed, filename, data)
+    if not isinstance(parsed, _Scratch):
+        try:
+            data = inner.as_bytes()
+        except Exception:  # noqa: BLE001 - the generator fails on some broken parts
+            data = str(inner).encode("utf-8", "surrogateescape")
+        filename = attachment_rules.part_filename(part) or f"{(subject or 'message')[:80]}.eml"
+        if not filename.lower().endswith(".eml"):
+            filename += ".eml"
+        _add_attachment(part, parsed, filename, data)
 
     inner_body = _Body()
-    _visit(inner, ParsedEmail(), inner_body, budget, depth + 1, in_report=False)
+    _visit(inner, _Scratch(), inner_body, budget, depth + 1, in_report=False)
     text = _body_text(inner_body)
     senders = addresses(inner, "From")
     lines = [FORWARD_BANNER]

@@ -9,12 +9,13 @@ are used for have no save signals and no ``save()`` logic that matters on
 insert; values are prepared by the fields themselves.
 """
 
-from django.db import connection
+from django.db import connection, models
 
 _insert_sql = {}
 _select_sql = {}
 _update_sql = {}
 _converters = {}
+_plans = {}
 
 
 def _fields(model):
@@ -38,8 +39,39 @@ def _insert_statement(model, rows, ignore_conflicts):
     return statement
 
 
+# Fields whose values of these types go to the database as they are.
+_PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
+_PLAIN_VALUES = (str, int, type(None))
+
+
+def _plan(model):
+    """(field, attname, needs pre_save, plain) for each inserted field."""
+    plan = _plans.get(model)
+    if plan is None:
+        plan = [
+            (
+                f,
+                f.attname,
+                type(f).pre_save is not models.Field.pre_save,
+                isinstance(f, _PLAIN_FIELDS) and type(f).pre_save is models.Field.pre_save,
+            )
+            for f in _fields(model)
+        ]
+        _plans[model] = plan
+    return plan
+
+
 def _values(obj):
-    return [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in _fields(type(obj))]
+    """The instance's values as ``save()`` would send them: pre_save where a
+    field has one (auto_now, files), the field's own preparation unless the
+    value is a plain str/int/None of a plain field."""
+    values = []
+    for f, attname, pre_save, plain in _plan(type(obj)):
+        value = f.pre_save(obj, add=True) if pre_save else getattr(obj, attname)
+        if not (plain and type(value) in _PLAIN_VALUES):
+            value = f.get_db_prep_save(value, connection)
+        values.append(value)
+    return values
 
 
 def _stored(obj, pk):
