@@ -2,10 +2,27 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("aiguillage")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+def drop_broken_database_connections(task=None, **kwargs):
+    """Workers reuse their database connection across tasks
+    (CELERY_DB_REUSE_MAX); one that failed during the previous task and no
+    longer answers is closed, so the next query opens a fresh one."""
+    if task is None or getattr(task.request, "is_eager", False):
+        return
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and conn.errors_occurred:
+            if conn.is_usable():
+                conn.errors_occurred = False
+            else:
+                conn.close()

@@ -13,6 +13,7 @@ the outbox sweeper relies on it after a crash (see docs/sms.md).
 """
 
 import abc
+import functools
 import hashlib
 import itertools
 import json
@@ -21,6 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -103,11 +105,11 @@ def _timeout():
     return (settings.SMS_HTTP_CONNECT_TIMEOUT_SECONDS, settings.SMS_HTTP_TIMEOUT_SECONDS)
 
 
-def _post(session, url, provider, **kwargs):
+def _post(url, provider, **kwargs):
     """POST and map the outcome: timeouts, connection errors, 5xx and 429
     are temporary; any other 4xx is permanent."""
     try:
-        response = session.post(url, timeout=_timeout(), **kwargs)
+        response = _session().post(url, timeout=_timeout(), **_environment(url), **kwargs)
     except requests.Timeout as exc:
         raise TemporaryDeliveryError(f"{provider}: timeout: {exc}") from exc
     except requests.ConnectionError as exc:
@@ -133,11 +135,33 @@ _sessions = threading.local()
 
 
 def _session():
-    """One keep-alive HTTP session per thread."""
+    """One keep-alive HTTP session per thread (a worker reuses its
+    connection to the provider across deliveries).
+
+    The session does not read the environment on each request (requests
+    otherwise scans every variable for proxies and reads ~/.netrc per call,
+    which costs as much as the call to a nearby provider); ``_environment``
+    reads it once per host instead."""
     session = getattr(_sessions, "session", None)
     if session is None:
         session = _sessions.session = requests.Session()
+        session.trust_env = False
     return session
+
+
+@functools.lru_cache(maxsize=32)
+def _host_environment(scheme, netloc):
+    """Proxies (HTTPS_PROXY, NO_PROXY...) and CA bundle (REQUESTS_CA_BUNDLE)
+    from the environment for one host, read once per process."""
+    reader = requests.Session()
+    settings_ = reader.merge_environment_settings(f"{scheme}://{netloc}/", {}, None, None, None)
+    reader.close()
+    return {"proxies": settings_["proxies"], "verify": settings_["verify"]}
+
+
+def _environment(url):
+    parts = urlsplit(url)
+    return _host_environment(parts.scheme, parts.netloc)
 
 
 class BrevoBackend(BaseSmsBackend):
@@ -165,7 +189,6 @@ class BrevoBackend(BaseSmsBackend):
         if settings.SMS_BREVO_ORGANISATION_PREFIX:
             body["organisationPrefix"] = settings.SMS_BREVO_ORGANISATION_PREFIX
         answer = _post(
-            _session(),
             settings.SMS_BREVO_BASE_URL.rstrip("/") + "/transactionalSMS/sms",
             "brevo",
             json=body,
@@ -224,7 +247,7 @@ class OvhBackend(BaseSmsBackend):
             ),
             "Content-Type": "application/json",
         }
-        answer = _post(_session(), url, "ovh", data=body.encode("utf-8"), headers=headers)
+        answer = _post(url, "ovh", data=body.encode("utf-8"), headers=headers)
         if to in (answer.get("invalidReceivers") or []) or not answer.get("ids"):
             raise PermanentDeliveryError(f"ovh: invalid receiver {to}: {answer!r}"[:500])
         return str(answer["ids"][0])

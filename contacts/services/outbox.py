@@ -11,13 +11,13 @@ import random
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 
 from contacts.channels import Channel
 from contacts.models import Outbox, TicketEvent
 from contacts.senders import PermanentDeliveryError, TemporaryDeliveryError, get_sender
+from contacts.services import outbox_sql
 from contacts.services.events import record_event
 
 logger = logging.getLogger(__name__)
@@ -34,28 +34,11 @@ def enqueue(channel, recipient, payload, *, idempotency_key, ticket=None, messag
         message=message,
         next_attempt_at=not_before or timezone.now(),
     )
-    row.pk = _insert_unless_key_exists(row)
+    row.pk = outbox_sql.insert_unless_key_exists(row)
     if row.pk is None:
         return Outbox.objects.get(idempotency_key=idempotency_key)
     transaction.on_commit(lambda: dispatch(row.pk, eta=not_before))
     return row
-
-
-def _insert_unless_key_exists(row):
-    """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, in
-    one round trip; None when the key was already there."""
-    fields = [f for f in Outbox._meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(Outbox._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote('idempotency_key')}) DO NOTHING RETURNING {quote(Outbox._meta.pk.column)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        inserted = cursor.fetchone()
-    return inserted[0] if inserted else None
 
 
 def dispatch(outbox_id, eta=None):
@@ -83,14 +66,9 @@ def deliver(outbox_id):
     Returns the row's new status, or None when the row was not ours to send
     (already sent, taken by another worker, or not yet due).
     """
-    now = timezone.now()
-    lease = now + timedelta(seconds=settings.OUTBOX_SENDING_LEASE_SECONDS)
-    claimed = Outbox.objects.filter(
-        pk=outbox_id, status=Outbox.Status.QUEUED, next_attempt_at__lte=now + timedelta(seconds=1)
-    ).update(status=Outbox.Status.SENDING, attempts=F("attempts") + 1, locked_until=lease)
-    if not claimed:
+    row = _claim(outbox_id)
+    if row is None:
         return None
-    row = Outbox.objects.select_related("ticket").get(pk=outbox_id)
     try:
         provider_id = get_sender(row.channel).deliver(row)
     except PermanentDeliveryError as exc:
@@ -103,14 +81,26 @@ def deliver(outbox_id):
     return _mark_sent(row, provider_id or "")
 
 
-@transaction.atomic
-def _mark_sent(row, provider_id):
-    Outbox.objects.filter(pk=row.pk, status=Outbox.Status.SENDING).update(
-        status=Outbox.Status.SENT, provider_id=provider_id[:200], sent_at=timezone.now(), locked_until=None
+def _claim(outbox_id):
+    now = timezone.now()
+    return outbox_sql.claim(
+        outbox_id,
+        # A task may start a moment before its ETA (clocks of two hosts).
+        due_before=now + timedelta(seconds=1),
+        lease_until=now + timedelta(seconds=settings.OUTBOX_SENDING_LEASE_SECONDS),
     )
-    if row.ticket is not None:
-        kind = TicketEvent.Kind.SMS_SENT if row.channel == Channel.SMS else TicketEvent.Kind.SENT
-        record_event(row.ticket, kind, outbox=row.pk, channel=row.channel, recipient=row.recipient)
+
+
+def _mark_sent(row, provider_id):
+    """Record the provider's acceptance (one statement; with the ticket's
+    event in the same transaction when the row has a ticket)."""
+    if row.ticket_id is None:
+        outbox_sql.mark_sent(row.pk, provider_id, timezone.now())
+        return Outbox.Status.SENT
+    with transaction.atomic():
+        if outbox_sql.mark_sent(row.pk, provider_id, timezone.now()):
+            kind = TicketEvent.Kind.SMS_SENT if row.channel == Channel.SMS else TicketEvent.Kind.SENT
+            record_event(row.ticket, kind, outbox=row.pk, channel=row.channel, recipient=row.recipient)
     return Outbox.Status.SENT
 
 

@@ -187,3 +187,43 @@ def test_requeue_sends_a_failed_row_again(scripted_email, ack, eager_celery, dja
     ack.refresh_from_db()
     assert ack.status == Outbox.Status.SENT
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_worker_slower_than_its_lease_still_records_the_sms_as_sent(make_inbound, settings):
+    """The sweeper gives up on a worker that is only slow (row "unknown",
+    recorded); when the provider's acceptance arrives, the row is sent."""
+    from contacts.senders import get_sender, register_sender
+
+    ticket = ingest(make_inbound(channel="sms", sender_email="", sender_phone="+33612345678", sms_consent=True)).ticket
+    row = Outbox.objects.get(ticket=ticket)
+    original = get_sender("sms")
+
+    def slow_provider(sending_row):
+        # While the provider takes its time, the lease runs out and the sweeper runs.
+        assert outbox.sweep(now=timezone.now() + timedelta(seconds=settings.OUTBOX_SENDING_LEASE_SECONDS + 1)) == 1
+        assert Outbox.objects.get(pk=sending_row.pk).status == Outbox.Status.UNKNOWN
+        return "provider-42"
+
+    register_sender("sms", slow_provider, resend_is_safe=False)
+    try:
+        assert outbox.deliver(row.pk) == Outbox.Status.SENT
+    finally:
+        register_sender("sms", original.deliver, resend_is_safe=original.resend_is_safe)
+
+    row.refresh_from_db()
+    assert row.status == Outbox.Status.SENT
+    assert row.provider_id == "provider-42"
+    assert row.locked_until is None
+    assert ticket.events.filter(kind="delivery_failed").count() == 1
+    assert ticket.events.filter(kind="sms_sent").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_row_sent_elsewhere_is_not_sent_again_nor_recorded_twice(scripted_email, ack):
+    assert outbox.deliver(ack.pk) == Outbox.Status.SENT
+    Outbox.objects.filter(pk=ack.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=1))
+
+    assert outbox.deliver(ack.pk) is None
+    assert scripted_email.calls == 1
+    assert ack.ticket.events.filter(kind="sent").count() == 1

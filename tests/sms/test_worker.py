@@ -147,3 +147,29 @@ def test_a_resend_safe_backend_sends_a_stuck_row_again_without_duplicate(
     files = list((tmp_path / "sms").iterdir())
     assert len(files) == 1
     assert json.loads(files[0].read_text())["reference"] == row.idempotency_key
+
+
+def test_a_worker_whose_database_connection_dropped_goes_on_delivering(needs_services, brevo, no_quiet_hours, tmp_path):
+    """Workers keep their database connection between tasks; one that the
+    server closed is replaced, and the SMS caught in between is not lost."""
+    with celery_worker(tmp_path / "worker.log", **worker_env(brevo)):
+        first = outbox.enqueue("sms", MOBILE, {"text": "un", "kind": "test"}, idempotency_key="conn-1")
+        wait_until(lambda: final(first), message="the first SMS")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        second = outbox.enqueue("sms", MOBILE, {"text": "deux", "kind": "test"}, idempotency_key="conn-2")
+        third = outbox.enqueue("sms", MOBILE, {"text": "trois", "kind": "test"}, idempotency_key="conn-3")
+        wait_until(lambda: final(third), message="the SMS after the dropped connection")
+        # The SMS whose task met the dead connection is still queued (or was
+        # sent if the worker had already reconnected): the sweeper sends it.
+        second.refresh_from_db()
+        if second.status == Outbox.Status.QUEUED:
+            Outbox.objects.filter(pk=second.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+            assert outbox.sweep() == 1
+        wait_until(lambda: final(second), message="the SMS caught in between")
+
+    assert [first.status, second.status, third.status] == [Outbox.Status.SENT] * 3
+    assert len(brevo.accepted) == 3
