@@ -180,6 +180,7 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     due_at = models.DateTimeField(_("answer due at"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due at"), null=True, blank=True)
 
     objects = TicketQuerySet.as_manager()
 
@@ -310,6 +311,9 @@ class TicketEvent(models.Model):
         SLA_WARNING = "sla_warning", _("Answer due soon")
         SLA_BREACHED = "sla_breached", _("Answer overdue")
         ESCALATED = "escalated", _("Escalated")
+        RESOLUTION_WARNING = "resolution_warning", _("Resolution due soon")
+        RESOLUTION_BREACHED = "resolution_breached", _("Resolution overdue")
+        RESOLUTION_ESCALATED = "resolution_escalated", _("Escalated (resolution overdue)")
         CORRECTED = "corrected", _("Routing corrected")
         ACK_SKIPPED = "ack_skipped", _("Acknowledgement not sent")
 
