@@ -3,15 +3,13 @@ a new ticket appears in an open inbox without reloading, and an agent sees
 that a colleague is on the same ticket, then writing an answer."""
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from contacts.services import ingest
 from tests.e2e.conftest import ARTEFACTS
-from tests.inbox.asgi_server import asgi_server
+from tests.inbox.asgi_server import asgi_server, elsewhere
 from tests.inbox.world import PASSWORD, build_world, inbound
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -47,20 +45,6 @@ def new_page(browser, request):
                 page.screenshot(path=str(ARTEFACTS / f"{name}-{n}.png"), full_page=True)
         finally:
             context.close()
-
-
-def elsewhere(function):
-    """Run ``function`` in another thread, as a mail listener or a Celery
-    worker would (Playwright's event loop runs in the test's thread)."""
-
-    def run():
-        try:
-            return function()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result(timeout=60)
 
 
 def log_in(page, url, username):

@@ -5,7 +5,10 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from django.db import connection
 
 from tests.support.dovecot import free_port
 from tests.support.processes import ROOT, child_env, wait_until
@@ -60,3 +63,19 @@ def asgi_server(log_path):
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+def elsewhere(function):
+    """Run ``function`` in another thread, as a mail listener or a Celery
+    worker would: async_to_sync (the live broadcast) refuses to run in a
+    thread with an event loop, and Playwright's session-wide browser keeps
+    one running in the tests' main thread."""
+
+    def run():
+        try:
+            return function()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result(timeout=60)
