@@ -10,7 +10,11 @@ Agent: ``/ws/chat/agent/<conversation id>/``, logged in, for a conversation
 whose ticket they may see: accept, message {text}, typing, read.
 """
 
+import json
+import time
+
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -34,7 +38,58 @@ def _own_origins(scope):
     return {f"http://{host}", f"https://{host}"}
 
 
-class CitizenChat(AsyncJsonWebsocketConsumer):
+MAX_FRAME = 16_000  # characters of one frame (a message is at most 4,000)
+BURST = 10  # frames a client may send in a row...
+REFILL_PER_SECOND = 2.0  # ...then this many per second
+
+
+class GuardedConsumer(AsyncJsonWebsocketConsumer):
+    """Frames that are too large, not JSON, or too many are refused with a
+    clear close code, never a server error."""
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if text_data is None or len(text_data) > MAX_FRAME:
+            await self.refuse(_("The message is too long."), 4413)
+        if not self._take_token():
+            await self.refuse(_("Too many messages; slow down."), 4429)
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.refuse(_("Unknown request."), 4400)
+        await self.receive_json(content, **kwargs)
+
+    async def close(self, code=None, reason=None):
+        """Close, and hear no more of the conversation's group (what is pushed
+        meanwhile is stored: a reconnecting client gets it)."""
+        self._closing = True
+        conversation = getattr(self, "conversation", None)
+        if conversation is not None:
+            await self.channel_layer.group_discard(conversation.group, self.channel_name)
+        await super().close(code=code, reason=reason)
+
+    async def refuse(self, message, code):
+        """Say why, close with ``code``, and read no more frames."""
+        await self.send_json({"type": "error", "message": message})
+        await self.close(code=code)
+        raise StopConsumer()
+
+    async def send_json(self, content, close=False):
+        if getattr(self, "_closing", False):
+            return
+        await super().send_json(content, close=close)
+
+    def _take_token(self):
+        now = time.monotonic()
+        tokens, last = getattr(self, "_bucket", (BURST, now))
+        tokens = min(BURST, tokens + (now - last) * REFILL_PER_SECOND)
+        if tokens < 1:
+            self._bucket = (tokens, now)
+            return False
+        self._bucket = (tokens - 1, now)
+        return True
+
+
+class CitizenChat(GuardedConsumer):
     async def connect(self):
         kwargs = self.scope["url_route"]["kwargs"]
         self.portal = await database_sync_to_async(self._portal)(kwargs.get("key"), kwargs.get("organisation"))
@@ -62,7 +117,10 @@ class CitizenChat(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.conversation.group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
-        kind = content.get("type") if isinstance(content, dict) else None
+        if not isinstance(content, dict):
+            await self.send_json({"type": "error", "message": _("Unknown request.")})
+            return
+        kind = content.get("type")
         try:
             if kind == "hello":
                 await self.hello(content)
@@ -118,7 +176,7 @@ class CitizenChat(AsyncJsonWebsocketConsumer):
         await self.send_json(message["event"])
 
 
-class AgentChat(AsyncJsonWebsocketConsumer):
+class AgentChat(GuardedConsumer):
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -145,7 +203,10 @@ class AgentChat(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.conversation.group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
-        kind = content.get("type") if isinstance(content, dict) else None
+        if not isinstance(content, dict):
+            await self.send_json({"type": "error", "message": _("Unknown request.")})
+            return
+        kind = content.get("type")
         try:
             if kind == "hello":
                 last = int(content.get("last_seq") or 0)
