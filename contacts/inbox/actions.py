@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from contacts.channels import Channel
+from contacts.inbound import InboundAttachment
 from contacts.inbox import live
 from contacts.inbox.access import may_reassign
 from contacts.inbox.forms import agent_label
@@ -29,6 +30,14 @@ def reply_channels(ticket):
         return []
     channels.sort(key=lambda channel: channel != default)
     return [(channel.value, channel.label) for channel in channels]
+
+
+def documents(files):
+    """Uploaded files as the attachments the reply service stores."""
+    return [
+        InboundAttachment(item.name, item.content_type or "application/octet-stream", item.read())
+        for item in files or ()
+    ]
 
 
 def _locked(ticket):
@@ -94,3 +103,10 @@ def change_priority(ticket, user, priority):
     current.save(update_fields=["priority", "updated_at"])
     record_event(current, TicketEvent.Kind.PRIORITY_CHANGED, actor=user, previous=previous, priority=priority)
     return current
+
+
+def set_availability(profile, available):
+    if profile.is_available != available:
+        profile.is_available = available
+        profile.save(update_fields=["is_available"])
+    return profile

@@ -1,6 +1,7 @@
 """The inbox's forms: filters, reply, note and the ticket actions."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
@@ -67,6 +68,31 @@ class FilterForm(forms.Form):
         return data
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class DocumentsField(forms.FileField):
+    """Several files, each at most FORM_MAX_FILE_BYTES, at most FORM_MAX_FILES."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = [item for item in (data if isinstance(data, list | tuple) else [data]) if item]
+        limit = getattr(settings, "FORM_MAX_FILES", 5)
+        if len(files) > limit:
+            raise forms.ValidationError(_("At most %(limit)d documents.") % {"limit": limit})
+        size = getattr(settings, "FORM_MAX_FILE_BYTES", 10 * 1024 * 1024)
+        for item in files:
+            super().clean(item, initial)
+            if item.size > size:
+                raise forms.ValidationError(
+                    _("“%(name)s” is too large (at most %(size)d MB).")
+                    % {"name": item.name, "size": size // (1024 * 1024)}
+                )
+        return files
+
+
 class ReplyForm(forms.Form):
     channel = forms.ChoiceField(label=_("Send by"))
     subject = forms.CharField(label=_("Subject"), required=False, max_length=300)
@@ -75,6 +101,7 @@ class ReplyForm(forms.Form):
         widget=forms.Textarea({"rows": 10}),
         error_messages={"required": _("The answer is empty.")},
     )
+    documents = DocumentsField(label=_("Documents (email only)"), required=False)
 
     def __init__(self, *args, channels, **kwargs):
         super().__init__(*args, **kwargs)

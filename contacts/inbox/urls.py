@@ -7,6 +7,7 @@ app_name = "inbox"
 urlpatterns = [
     path("", views.inbox, name="index"),
     path("compteurs/", views.counts, name="counts"),
+    path("disponibilite/", views.availability, name="availability"),
     path("connexion/", views.LoginView.as_view(), name="login"),
     path("deconnexion/", views.LogoutView.as_view(), name="logout"),
     path("demandes/<str:reference>/", views.ticket_detail, name="ticket"),

@@ -7,6 +7,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -183,7 +184,7 @@ def _act(request, ticket, form_name, form, operation, success):
 @agent_required
 def reply(request, reference):
     ticket = visible_ticket(request, reference)
-    form = ReplyForm(request.POST, channels=actions.reply_channels(ticket))
+    form = ReplyForm(request.POST, request.FILES, channels=actions.reply_channels(ticket))
     if not form.fields["channel"].choices:
         return _ticket_page(
             request,
@@ -197,7 +198,12 @@ def reply(request, reference):
         "reply_form",
         form,
         lambda data: services.reply(
-            ticket, request.user, data["text"], channel=data["channel"], subject=data.get("subject", "")
+            ticket,
+            request.user,
+            data["text"],
+            channel=data["channel"],
+            subject=data.get("subject", ""),
+            attachments=actions.documents(data.get("documents")),
         ),
         _("Your answer is on its way."),
     )
@@ -344,3 +350,22 @@ def attachment(request, pk):
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+@require_POST
+@agent_required
+def availability(request):
+    """The agent says whether new tickets may be assigned to them."""
+    profile = actions.set_availability(request.agent, request.POST.get("available") == "1")
+    if profile.is_available:
+        messages.success(request, _("You are available: new requests may be assigned to you."))
+    else:
+        messages.success(request, _("You are away: no new request will be assigned to you."))
+    return redirect(_next_or_index(request))
+
+
+def _next_or_index(request):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("inbox:index")

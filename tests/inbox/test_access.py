@@ -165,3 +165,19 @@ def test_sensitive_attachment_hidden_from_other_services(world, login):
     url = reverse("inbox:attachment", args=[document.pk])
     assert login(world.users["alice"]).get(url).status_code == 404
     assert login(world.users["chloe"]).get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_agent_sets_their_availability(world, login):
+    client = login(world.users["alice"])
+    page = client.get("/agents/").content.decode()
+    assert "Disponible" in page
+    response = client.post("/agents/disponibilite/", {"available": "0", "next": "/agents/?view=all"})
+    assert response.status_code == 302 and response["Location"] == "/agents/?view=all"
+    world.users["alice"].agent.refresh_from_db()
+    assert world.users["alice"].agent.is_available is False
+    assert "aucune nouvelle demande ne vous sera attribuée" in client.get("/agents/").content.decode()
+    response = client.post("/agents/disponibilite/", {"available": "1", "next": "https://evil.example/"})
+    assert response["Location"] == "/agents/"
+    world.users["alice"].agent.refresh_from_db()
+    assert world.users["alice"].agent.is_available is True

@@ -251,3 +251,38 @@ def test_mentions_in_a_note_are_highlighted(world, login):
     assert '<strong class="mention">@Bruno</strong>' in html
     assert "&lt;b&gt;vite&lt;/b&gt;" in html
     assert '<strong class="mention">@y.fr' not in html
+
+
+@pytest.mark.django_db
+def test_documents_go_with_an_email_answer_only(world, login, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.FORM_MAX_FILE_BYTES = 1024 * 1024
+    client = login(world.users["alice"])
+    rsa, apa = world.ticket("rsa"), world.ticket("apa")
+
+    def upload(name="liste.txt", content=b"Liste des pieces\n"):
+        return SimpleUploadedFile(name, content, content_type="text/plain")
+
+    response = client.post(
+        url(rsa, "repondre"),
+        {"channel": "email", "text": "Voici la liste.", "documents": [upload(), upload("formulaire.txt")]},
+    )
+    assert response.status_code == 302
+    message = rsa.messages.get(direction="out")
+    assert sorted(a.filename for a in message.attachments.all()) == ["formulaire.txt", "liste.txt"]
+    row = Outbox.objects.get(message=message)
+    assert sorted(row.payload["attachments"]) == sorted(a.pk for a in message.attachments.all())
+
+    by_sms = client.post(url(apa, "repondre"), {"channel": "sms", "text": "Bonjour", "documents": [upload()]})
+    assert by_sms.status_code == 400
+    assert "Les documents ne peuvent être envoyés que par courriel." in by_sms.content.decode()
+    assert not apa.messages.filter(direction="out").exists()
+
+    too_big = client.post(
+        url(rsa, "repondre"),
+        {"channel": "email", "text": "Bonjour", "documents": [upload("gros.txt", b"x" * (1024 * 1024 + 1))]},
+    )
+    assert too_big.status_code == 400
+    assert "« gros.txt » est trop volumineux (1 Mo au plus)." in too_big.content.decode()
+    assert rsa.messages.filter(direction="out").count() == 1
