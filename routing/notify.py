@@ -1,13 +1,15 @@
 """What routing tells people: the citizen whose request another
-administration handles, the on-call agents of an urgent request, the
-supervisors of an overdue one. Everything goes through the outbox."""
+administration handles, the on-call agents of an urgent request, the agents
+of a request soon due, the supervisors of an overdue one. Everything goes
+through the outbox."""
 
 import logging
 
 from django.conf import settings
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext_noop
 
 from contacts.channels import Channel
 from contacts.models import AgentProfile, TicketEvent
@@ -75,11 +77,28 @@ def supervisors(ticket):
     return found
 
 
-def _email_agents(ticket, agents, key, subject, template):
+def warned_agents(ticket):
+    """Who is told that a deadline is near: the ticket's assignee; when it
+    has none (shared queue), the service's agents who are not away."""
+    if ticket.assignee_id is not None:
+        profile = AgentProfile.objects.filter(user_id=ticket.assignee_id).select_related("user").first()
+        if profile is not None:
+            return [profile]
+    if ticket.service_id is None:
+        return []
+    return list(
+        _present(AgentProfile.objects.filter(services=ticket.service, user__is_active=True))
+        .select_related("user")
+        .distinct()
+        .order_by("user_id")
+    )
+
+
+def _email_agents(ticket, agents, key, subject, template, **context):
     """One outbox email to each agent with an address; their usernames."""
     sent = []
     with translation.override(settings.LANGUAGE_CODE):
-        text = render_to_string(template, {"ticket": ticket, "service": ticket.service}).strip()
+        text = render_to_string(template, {"ticket": ticket, "service": ticket.service, **context}).strip()
         for agent in agents:
             if not agent.user.email:
                 continue
@@ -106,8 +125,45 @@ def notify_on_call(ticket):
     return notified
 
 
-def notify_supervisors(ticket):
+WARNING_SUBJECTS = {
+    "answer": gettext_noop("Answer due soon: request %(reference)s"),
+    "resolution": gettext_noop("Resolution due soon: request %(reference)s"),
+}
+ESCALATION_SUBJECTS = {
+    "answer": gettext_noop("Overdue request %(reference)s"),
+    "resolution": gettext_noop("Request %(reference)s not resolved in time"),
+}
+KEYS = {"answer": ("sla-warning", "escalated"), "resolution": ("resolution-warning", "resolution-escalated")}
+
+
+def _local(ticket, moment):
+    with timezone.override(ticket.organisation.tzinfo):
+        return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+def notify_warning(ticket, target, due):
+    """Email the agents of a ticket whose first answer (``target`` "answer")
+    or resolution ("resolution") is due soon; their usernames."""
+    with translation.override(settings.LANGUAGE_CODE):
+        due_text = _local(ticket, due)
+    return _email_agents(
+        ticket,
+        warned_agents(ticket),
+        KEYS[target][0],
+        WARNING_SUBJECTS[target],
+        "routing/sla_warning.txt",
+        target=target,
+        due=due_text,
+    )
+
+
+def notify_supervisors(ticket, target="answer"):
     """Email the supervisors of an overdue ticket; their usernames."""
     return _email_agents(
-        ticket, supervisors(ticket), "escalated", "Overdue request %(reference)s", "routing/escalated.txt"
+        ticket,
+        supervisors(ticket),
+        KEYS[target][1],
+        ESCALATION_SUBJECTS[target],
+        "routing/escalated.txt",
+        target=target,
     )

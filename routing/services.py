@@ -24,7 +24,16 @@ def first_text(ticket):
     return (message.body_text if message else "")[:MAX_TEXT]
 
 
-ROUTED_FIELDS = ["topic", "service", "oriented_to", "priority", "tags", "not_understood", "due_at"]
+ROUTED_FIELDS = [
+    "topic",
+    "service",
+    "oriented_to",
+    "priority",
+    "tags",
+    "not_understood",
+    "due_at",
+    "resolution_due_at",
+]
 
 
 @dataclass
@@ -60,7 +69,7 @@ def decide(ticket):
     from routing import cache
     from routing.matcher import get_matcher
     from routing.rules import RuleContext, evaluate
-    from routing.sla import due_at_for
+    from routing.sla import due_at_for, resolution_due_at_for
     from routing.urgency import detect_urgency
 
     organisation = ticket.organisation
@@ -154,6 +163,7 @@ def decide(ticket):
     else:
         ticket.service = service
     ticket.due_at = due_at_for(ticket)
+    ticket.resolution_due_at = resolution_due_at_for(ticket)
     if assignee is not None:
         # Rules are cached: the user is read again, as they are now.
         assignee = type(assignee).objects.filter(pk=assignee.pk).first()

@@ -144,56 +144,103 @@ def resolution_due_at_for(ticket, start=None):
     return business_deadline(start or ticket.created_at, hours, ticket.organisation)
 
 
-def resume_due_at(ticket, paused_from, resumed_at):
-    """The due time pushed by the opening hours spent waiting for the citizen."""
-    if ticket.due_at is None:
+def resume_due_at(ticket, paused_from, resumed_at, due=None):
+    """A due time (the first answer's unless ``due`` is given) pushed by the
+    opening hours spent waiting for the citizen."""
+    due = ticket.due_at if due is None else due
+    if due is None:
         return None
     calendar = calendar_for(ticket.organisation)
     paused = business_hours_between(paused_from, resumed_at, ticket.organisation, calendar=calendar)
     if not paused:
-        return ticket.due_at
-    return business_deadline(ticket.due_at, paused, ticket.organisation, calendar=calendar)
+        return due
+    return business_deadline(due, paused, ticket.organisation, calendar=calendar)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One deadline the periodic check watches: the first answer, or the
+    resolution. ``field`` holds the due time on the ticket; ``open`` the
+    filter of tickets still running against it (a ticket waiting for the
+    citizen is paused, neither warned nor escalated)."""
+
+    name: str
+    field: str
+    open: object
+    warning: str
+    breached: str
+    escalated: str
+
+
+def _targets():
+    from django.db.models import Q
+
+    from contacts.models import Ticket, TicketEvent
+
+    running = Q(status__in=[Ticket.Status.NEW, Ticket.Status.OPEN])
+    return (
+        Target(
+            "answer",
+            "due_at",
+            running & Q(first_response_at__isnull=True),
+            TicketEvent.Kind.SLA_WARNING,
+            TicketEvent.Kind.SLA_BREACHED,
+            TicketEvent.Kind.ESCALATED,
+        ),
+        Target(
+            "resolution",
+            "resolution_due_at",
+            running,
+            TicketEvent.Kind.RESOLUTION_WARNING,
+            TicketEvent.Kind.RESOLUTION_BREACHED,
+            TicketEvent.Kind.RESOLUTION_ESCALATED,
+        ),
+    )
 
 
 def check_deadlines(now):
-    """Warn once when WARN_AT of the allowed time has elapsed, and record the
-    breach then escalate once when the first answer is overdue. Tickets
-    waiting for the citizen are paused and not looked at. Each ticket is
-    handled in its own transaction, under a row lock, so that two overlapping
-    runs never warn or escalate twice."""
+    """For the first answer and for the resolution: warn once when WARN_AT
+    of the allowed time has elapsed (an event, and an email to the assigned
+    agent, else the service's agents), and once overdue record the breach
+    and escalate (an event, and an email to the service's supervisors).
+    Tickets waiting for the citizen are paused and not looked at. Each ticket
+    is handled in its own transaction, under a row lock, so that two
+    overlapping runs never warn or escalate twice."""
     from contacts.models import Ticket, TicketEvent
 
     def has(kind):
         return Exists(TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=kind))
 
-    waiting = Ticket.objects.filter(
-        status__in=[Ticket.Status.NEW, Ticket.Status.OPEN], first_response_at__isnull=True, due_at__isnull=False
-    )
-    overdue = waiting.filter(due_at__lte=now).exclude(has(TicketEvent.Kind.ESCALATED))
-    upcoming = waiting.filter(due_at__gt=now).exclude(has(TicketEvent.Kind.SLA_WARNING))
     counts = {"warned": 0, "breached": 0}
     calendars = {}
-    for pk in overdue.values_list("pk", flat=True).iterator():
-        counts["breached"] += _escalate(pk, now)
-    for ticket in upcoming.select_related("organisation").iterator():
-        organisation = ticket.organisation
-        calendar = calendars.get(organisation.pk) or calendars.setdefault(organisation.pk, calendar_for(organisation))
-        allowed = business_hours_between(ticket.created_at, ticket.due_at, organisation, calendar=calendar)
-        elapsed = business_hours_between(ticket.created_at, now, organisation, calendar=calendar)
-        if allowed and elapsed / allowed >= WARN_AT:
-            counts["warned"] += _warn(ticket.pk, now)
+    for target in _targets():
+        running = Ticket.objects.filter(target.open, **{f"{target.field}__isnull": False})
+        overdue = running.filter(**{f"{target.field}__lte": now}).exclude(has(target.escalated))
+        upcoming = running.filter(**{f"{target.field}__gt": now}).exclude(has(target.warning))
+        for pk in overdue.values_list("pk", flat=True).iterator():
+            counts["breached"] += _escalate(pk, now, target)
+        for ticket in upcoming.select_related("organisation").iterator():
+            organisation = ticket.organisation
+            calendar = calendars.get(organisation.pk) or calendars.setdefault(
+                organisation.pk, calendar_for(organisation)
+            )
+            due = getattr(ticket, target.field)
+            allowed = business_hours_between(ticket.created_at, due, organisation, calendar=calendar)
+            elapsed = business_hours_between(ticket.created_at, now, organisation, calendar=calendar)
+            if allowed and elapsed / allowed >= WARN_AT:
+                counts["warned"] += _warn(ticket.pk, now, target)
     return counts
 
 
-def _locked_waiting_ticket(pk, kind):
-    """The ticket, locked, if it still waits for its first answer and has no
+def _locked_running_ticket(pk, target, kind):
+    """The ticket, locked, if it still runs against the target and has no
     event of this kind yet; else None."""
     from contacts.models import Ticket
 
     ticket = (
         Ticket.objects.select_for_update(of=("self",))
-        .select_related("organisation", "service")
-        .filter(pk=pk, first_response_at__isnull=True, status__in=[Ticket.Status.NEW, Ticket.Status.OPEN])
+        .select_related("organisation", "service", "assignee")
+        .filter(target.open, pk=pk)
         .first()
     )
     if ticket is None or ticket.events.filter(kind=kind).exists():
@@ -201,29 +248,31 @@ def _locked_waiting_ticket(pk, kind):
     return ticket
 
 
-def _warn(pk, now):
-    from contacts.models import TicketEvent
+def _warn(pk, now, target):
     from contacts.services.events import record_event
+    from routing.notify import notify_warning
 
     with transaction.atomic():
-        ticket = _locked_waiting_ticket(pk, TicketEvent.Kind.SLA_WARNING)
-        if ticket is None or ticket.due_at is None or ticket.due_at <= now:
+        ticket = _locked_running_ticket(pk, target, target.warning)
+        due = getattr(ticket, target.field, None)
+        if ticket is None or due is None or due <= now:
             return 0
-        record_event(ticket, TicketEvent.Kind.SLA_WARNING, due_at=ticket.due_at.isoformat())
+        agents = notify_warning(ticket, target.name, due)
+        record_event(ticket, target.warning, due_at=due.isoformat(), agents=agents)
     return 1
 
 
-def _escalate(pk, now):
-    from contacts.models import TicketEvent
+def _escalate(pk, now, target):
     from contacts.services.events import record_event
     from routing.notify import notify_supervisors
 
     with transaction.atomic():
-        ticket = _locked_waiting_ticket(pk, TicketEvent.Kind.ESCALATED)
-        if ticket is None or ticket.due_at is None or ticket.due_at > now:
+        ticket = _locked_running_ticket(pk, target, target.escalated)
+        due = getattr(ticket, target.field, None)
+        if ticket is None or due is None or due > now:
             return 0
-        if not ticket.events.filter(kind=TicketEvent.Kind.SLA_BREACHED).exists():
-            record_event(ticket, TicketEvent.Kind.SLA_BREACHED, due_at=ticket.due_at.isoformat())
-        supervisors = notify_supervisors(ticket)
-        record_event(ticket, TicketEvent.Kind.ESCALATED, due_at=ticket.due_at.isoformat(), supervisors=supervisors)
+        if not ticket.events.filter(kind=target.breached).exists():
+            record_event(ticket, target.breached, due_at=due.isoformat())
+        supervisors = notify_supervisors(ticket, target.name)
+        record_event(ticket, target.escalated, due_at=due.isoformat(), supervisors=supervisors)
     return 1

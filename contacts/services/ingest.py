@@ -187,7 +187,7 @@ def _ingest(inbound, organisation, stored_files):
                 resume_after_pause(ticket, received_at)
             ticket.status = Ticket.Status.OPEN
             ticket.resolved_at = None
-            ticket.save(update_fields=["status", "resolved_at", "due_at", "updated_at"])
+            ticket.save(update_fields=["status", "resolved_at", "due_at", "resolution_due_at", "updated_at"])
             record_event(ticket, TicketEvent.Kind.REOPENED, previous=previous_status, message=message.pk)
     return IngestResult(outcome, ticket, message)
 

@@ -160,7 +160,8 @@ def change_status(ticket, status, actor=None):
 
 def resume_after_pause(ticket, now):
     """The clock stops while the ticket waits for the citizen: push the due
-    time by the opening hours spent waiting (ticket saved by the caller)."""
+    times (first answer and resolution) by the opening hours spent waiting
+    (ticket saved by the caller)."""
     from routing.sla import resume_due_at
 
     paused = (
@@ -169,8 +170,9 @@ def resume_after_pause(ticket, now):
         .values_list("created_at", flat=True)
         .first()
     )
-    if paused is not None and ticket.due_at is not None:
+    if paused is not None:
         ticket.due_at = resume_due_at(ticket, paused, now)
+        ticket.resolution_due_at = resume_due_at(ticket, paused, now, due=ticket.resolution_due_at)
 
 
 def close(ticket, actor=None):

@@ -238,3 +238,144 @@ def test_a_week_without_opening_hours_is_refused(organisation):
     with pytest.raises(ValidationError) as caught:
         BusinessHours.objects.create(organisation=organisation, schedule={"0": [], "1": []})
     assert "schedule" in caught.value.message_dict
+
+
+def _agent(organisation, username, service=None, role="agent", email=True):
+    from django.contrib.auth import get_user_model
+
+    from contacts.models import AgentProfile
+
+    user = get_user_model().objects.create_user(username, email=f"{username}@cd99.example" if email else "")
+    profile = AgentProfile.objects.create(user=user, organisation=organisation, role=role)
+    if service is not None:
+        profile.services.add(service)
+    return user
+
+
+@pytest.mark.django_db
+def test_the_resolution_due_time_is_stored_in_opening_hours_without_public_holidays(organisation, make_ticket):
+    SlaPolicy.objects.create(organisation=organisation, first_response_hours=8, resolution_hours=24)
+    # Friday 22 May 2026, 19:00: closed; then the weekend and Whit Monday.
+    ticket = make_ticket(created_at=datetime(2026, 5, 22, 19, 0, tzinfo=PARIS))
+    ticket.refresh_from_db()
+    # Tuesday to Thursday: 3 x 6.5 h; then 4.5 h on Friday 29 May (9:00-12:00, 13:30-15:00).
+    assert ticket.resolution_due_at == datetime(2026, 5, 29, 15, 0, tzinfo=PARIS)
+    assert business_hours_between(ticket.created_at, ticket.resolution_due_at, organisation) == pytest.approx(24)
+    assert ticket.due_at == datetime(2026, 5, 27, 10, 30, tzinfo=PARIS)
+
+
+@pytest.mark.django_db
+def test_no_resolution_policy_means_no_resolution_due_time(make_ticket):
+    ticket = make_ticket()
+    ticket.refresh_from_db()
+    assert ticket.due_at is not None
+    assert ticket.resolution_due_at is None
+
+
+@pytest.mark.django_db
+def test_waiting_for_the_citizen_pauses_the_resolution_clock_too(organisation, make_ticket, admin_user):
+    from contacts.models import Ticket, TicketEvent
+    from contacts.services import change_status
+    from contacts.services.tickets import resume_after_pause
+
+    SlaPolicy.objects.create(organisation=organisation, first_response_hours=8, resolution_hours=16)
+    ticket = make_ticket(created_at=datetime(2026, 6, 1, 9, 0, tzinfo=PARIS))  # Monday
+    ticket.refresh_from_db()
+    assert ticket.due_at == datetime(2026, 6, 2, 10, 30, tzinfo=PARIS)
+    assert ticket.resolution_due_at == datetime(2026, 6, 3, 12, 0, tzinfo=PARIS)
+    change_status(ticket, Ticket.Status.PENDING, admin_user)
+    # It waited for the citizen from Monday 16:00 to Tuesday 10:00: 1 h + 1 h of opening hours.
+    TicketEvent.objects.filter(ticket=ticket, kind="status_changed").update(
+        created_at=datetime(2026, 6, 1, 16, 0, tzinfo=PARIS)
+    )
+    ticket.refresh_from_db()
+
+    resume_after_pause(ticket, datetime(2026, 6, 2, 10, 0, tzinfo=PARIS))
+
+    # Both pushed by 2 opening hours, over the lunch break (12:00-13:30).
+    assert ticket.due_at == datetime(2026, 6, 2, 14, 0, tzinfo=PARIS)
+    assert ticket.resolution_due_at == datetime(2026, 6, 3, 15, 30, tzinfo=PARIS)
+
+
+@pytest.mark.django_db
+def test_the_warning_before_a_breach_emails_the_services_agents_then_the_assignee(organisation, make_ticket):
+    from contacts.models import Outbox
+    from contacts.services.tickets import assign
+    from routing.tasks import check_sla
+
+    SlaPolicy.objects.create(organisation=organisation, first_response_hours=8, resolution_hours=16)
+    shared = make_ticket(created_at=datetime(2026, 6, 1, 9, 0, tzinfo=PARIS))
+    assigned = make_ticket(created_at=datetime(2026, 6, 1, 9, 0, tzinfo=PARIS))
+    _agent(organisation, "claire", shared.service)
+    _agent(organisation, "sans-adresse", shared.service, email=False)
+    _agent(organisation, "ailleurs", organisation.services.get(slug="insertion"))
+    marc = _agent(organisation, "marc", shared.service)
+    assign(assigned, None, marc)
+
+    # Tuesday 10:00: 7.5 of the 8 opening hours to the first answer have gone.
+    assert check_sla(now=datetime(2026, 6, 2, 10, 0, tzinfo=PARIS)) == {"warned": 2, "breached": 0}
+    assert check_sla(now=datetime(2026, 6, 2, 10, 10, tzinfo=PARIS)) == {"warned": 0, "breached": 0}
+
+    assert shared.events.get(kind="sla_warning").data["agents"] == ["claire", "marc"]
+    assert assigned.events.get(kind="sla_warning").data["agents"] == ["marc"]
+    mails = Outbox.objects.filter(idempotency_key__startswith="sla-warning:")
+    assert sorted(mails.values_list("recipient", flat=True)) == [
+        "claire@cd99.example",
+        "marc@cd99.example",
+        "marc@cd99.example",
+    ]
+    mail = mails.get(ticket=assigned)
+    assert mail.channel == "email"
+    assert mail.payload["subject"] == f"Réponse attendue bientôt : demande {assigned.reference}"
+    assert "doit recevoir une réponse avant le 2 juin 2026 10:30" in mail.payload["text"]
+
+
+@pytest.mark.django_db
+def test_the_resolution_deadline_warns_then_escalates_once_to_the_supervisors(organisation, make_ticket):
+
+    from contacts.models import Outbox, Ticket
+    from routing.tasks import check_sla
+
+    SlaPolicy.objects.create(organisation=organisation, first_response_hours=8, resolution_hours=16)
+    ticket = make_ticket(created_at=datetime(2026, 6, 1, 9, 0, tzinfo=PARIS))
+    waiting = make_ticket(created_at=datetime(2026, 6, 1, 9, 0, tzinfo=PARIS))
+    # Both were answered in time; one now waits for the citizen (its clock is paused).
+    Ticket.objects.filter(pk__in=[ticket.pk, waiting.pk]).update(
+        first_response_at=datetime(2026, 6, 1, 10, 0, tzinfo=PARIS), status=Ticket.Status.OPEN
+    )
+    Ticket.objects.filter(pk=waiting.pk).update(status=Ticket.Status.PENDING)
+    _agent(organisation, "claire", ticket.service)
+    chief = _agent(organisation, "cheffe", ticket.service, role="supervisor")
+
+    # Wednesday 11:00: 15 of the 16 opening hours to resolution have gone.
+    assert check_sla(now=datetime(2026, 6, 3, 11, 0, tzinfo=PARIS)) == {"warned": 1, "breached": 0}
+    warning = Outbox.objects.get(idempotency_key__startswith="resolution-warning:", recipient="claire@cd99.example")
+    assert warning.payload["subject"] == f"Résolution attendue bientôt : demande {ticket.reference}"
+    assert "doit être résolue avant le 3 juin 2026 12:00" in warning.payload["text"]
+
+    assert check_sla(now=datetime(2026, 6, 3, 14, 0, tzinfo=PARIS)) == {"warned": 0, "breached": 1}
+    assert check_sla(now=datetime(2026, 6, 4, 9, 0, tzinfo=PARIS)) == {"warned": 0, "breached": 0}
+
+    assert ticket.events.filter(kind="resolution_breached").count() == 1
+    assert ticket.events.get(kind="resolution_escalated").data["supervisors"] == ["cheffe"]
+    assert not ticket.events.filter(kind__in=["sla_warning", "sla_breached", "escalated"]).exists()
+    escalation = Outbox.objects.get(idempotency_key=f"resolution-escalated:{ticket.pk}:{chief.pk}")
+    assert escalation.payload["subject"] == f"Demande {ticket.reference} non résolue dans les délais"
+    assert "n'a pas été résolue dans les délais" in escalation.payload["text"]
+    assert not waiting.events.filter(kind__startswith="resolution_").exists()
+
+
+@pytest.mark.django_db
+def test_a_resolved_ticket_is_neither_warned_nor_escalated(organisation, make_ticket):
+    from contacts.models import Ticket
+    from routing.tasks import check_sla
+
+    SlaPolicy.objects.create(organisation=organisation, first_response_hours=8, resolution_hours=16)
+    ticket = make_ticket(created_at=datetime(2026, 6, 1, 9, 0, tzinfo=PARIS))
+    Ticket.objects.filter(pk=ticket.pk).update(
+        first_response_at=datetime(2026, 6, 1, 10, 0, tzinfo=PARIS),
+        status=Ticket.Status.RESOLVED,
+        resolved_at=datetime(2026, 6, 2, 10, 0, tzinfo=PARIS),
+    )
+    assert check_sla(now=datetime(2026, 6, 5, 9, 0, tzinfo=PARIS)) == {"warned": 0, "breached": 0}
+    assert not ticket.events.filter(kind__in=["resolution_warning", "resolution_escalated"]).exists()
