@@ -40,7 +40,7 @@ def batched_events():
         yield
     finally:
         _batch.events = None
-    if events and not transaction.get_rollback():
+    if events and not (transaction.get_connection().in_atomic_block and transaction.get_rollback()):
         from contacts.services import rows
 
         rows.insert_many(events)

@@ -48,11 +48,16 @@ def ingest(inbound: InboundMessage, *, on_stored=None) -> IngestResult:
     message stored (created or threaded): what the channel records of it
     (e.g. the raw email's status) commits with it, or not at all.
     """
+    with revision.pinned():
+        return _ingest_once(inbound, on_stored)
+
+
+def _ingest_once(inbound, on_stored):
     organisation = _validate(inbound)
     for attempt in range(3):
         stored_files = []
         try:
-            with transaction.atomic(), revision.pinned(), batched_events():
+            with transaction.atomic(), batched_events():
                 result = _ingest(inbound, organisation, stored_files)
                 if on_stored is not None and result.outcome in ("created", "threaded"):
                     on_stored(result)
@@ -86,7 +91,8 @@ def _validate(inbound):
         raise IngestError(f"unknown channel {inbound.channel!r}; expected one of {', '.join(Channel.values)}")
     organisation = inbound.organisation
     if not isinstance(organisation, Organisation):
-        organisation = Organisation.objects.filter(slug=organisation).first()
+        slug = organisation
+        organisation = revision.memoised(("organisation", slug), Organisation.objects.filter(slug=slug).first)
         if organisation is None:
             raise IngestError(f"unknown organisation {inbound.organisation!r}")
     if len(inbound.external_id) > 300:
