@@ -9,7 +9,7 @@ from websockets.exceptions import ConnectionClosed
 
 from channels_app.chat import services
 from channels_app.models import ChatEntry, Conversation
-from tests.chat.test_chat import citizen, receive, receive_until, server  # noqa: F401  (fixture)
+from tests.chat.sockets import citizen, receive, receive_until
 from tests.inbox.asgi_server import asgi_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -65,7 +65,7 @@ def test_fifty_messages_a_second_are_throttled_and_none_is_lost_for_the_other_si
     url, organisation, widget = server
     with citizen(url, widget) as socket:
         hello = _opened(socket)
-        for i in range(50):
+        for _ in range(50):
             socket.send(json.dumps({"type": "typing"}))
         _closed_with(socket, 4429)
     conversation = services.conversation_from_token(hello["token"], organisation)

@@ -2,7 +2,6 @@
 with a real Celery worker delivering the agents' messages."""
 
 import json
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -12,43 +11,12 @@ from django.utils import timezone
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from channels_app.models import ChatEntry, Conversation, Orientation, Widget
+from channels_app.models import ChatEntry, Conversation, Orientation
 from contacts.models import AgentProfile, Outbox, Ticket
-from kb.importer import import_files
-from kb.models import Organisation
-from tests.inbox.asgi_server import asgi_server
+from tests.chat.sockets import citizen, receive, receive_until
 from tests.support.processes import celery_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
-SITE = "https://www.commune.example"
-
-
-@pytest.fixture
-def server(tmp_path, transactional_db):
-    if not settings.REDIS_URL:
-        pytest.skip("the chat across processes needs REDIS_URL")
-    import_files([DATASETS / "cd99.yaml", DATASETS / "partners.yaml"])
-    organisation = Organisation.objects.get(slug="cd99")
-    widget = Widget.objects.create(organisation=organisation, name="Commune", key="chat-test", allowed_origins=[SITE])
-    with asgi_server(tmp_path / "uvicorn.log") as url:
-        yield url, organisation, widget
-
-
-def citizen(url, widget, origin=SITE):
-    return connect(url.replace("http://", "ws://") + f"/ws/chat/w/{widget.key}/", origin=origin, open_timeout=10)
-
-
-def receive(socket, timeout=10):
-    return json.loads(socket.recv(timeout=timeout))
-
-
-def receive_until(socket, predicate, timeout=10):
-    while True:
-        event = receive(socket, timeout)
-        if predicate(event):
-            return event
 
 
 def test_assistant_answers_from_the_knowledge_base_and_a_reconnect_replays(server):
