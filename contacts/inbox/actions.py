@@ -41,7 +41,9 @@ def documents(files):
 
 
 def _locked(ticket):
-    return Ticket.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=ticket.pk)
+    # No join: after waiting for the lock, PostgreSQL re-reads the ticket row
+    # but not a joined one (the assignee would look empty); it loads after.
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
 
 
 @transaction.atomic
