@@ -14,7 +14,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from contacts.channels import Channel
-from contacts.indicators.clock import Calendars, active_hours, pauses, percentile, working_days_deadline
+from contacts.indicators.clock import Calendars, Epoch, active_hours, pauses, percentile, working_days_deadline
 from contacts.indicators.results import Figure, Indicator, Table, rounded, share
 from contacts.models import AgentProfile, Outbox, Ticket, TicketEvent
 
@@ -135,12 +135,17 @@ def volumes(scope):
 
 
 def timed_rows(scope, queryset=None):
-    """(pk, organisation, created, first response, resolved, channel,
-    priority) of the cohort, and the periods each waited for the citizen."""
+    """(pk, organisation, created, first response, resolved, channel) of the
+    cohort, moments as timestamps, and the periods each waited for the citizen."""
     queryset = scope.cohort if queryset is None else queryset
     rows = list(
         queryset.order_by().values_list(
-            "pk", "organisation_id", "created_at", "first_response_at", "resolved_at", "channel", "priority"
+            "pk",
+            "organisation_id",
+            Epoch("created_at"),
+            Epoch("first_response_at"),
+            Epoch("resolved_at"),
+            "channel",
         )
     )
     waits = pauses(queryset.order_by().values("pk")) if rows else {}
@@ -152,12 +157,12 @@ def response_hours(scope):
     in opening hours, without the time spent waiting for the citizen."""
     rows, waits = timed_rows(scope)
     result = {}
-    for pk, organisation_id, created, first, resolved, channel, _priority in rows:
+    for pk, organisation_id, created, first, resolved, channel in rows:
         calendar = scope.calendars[organisation_id]
         paused = waits.get(pk, ())
         result[pk] = (
-            active_hours(created, first, calendar, paused) if first else None,
-            active_hours(created, resolved, calendar, paused) if resolved else None,
+            active_hours(created, first, calendar, paused) if first is not None else None,
+            active_hours(created, resolved, calendar, paused) if resolved is not None else None,
             channel,
         )
     return result
@@ -333,14 +338,15 @@ def marianne_rows(scope):
         scope.cohort.order_by()
         .filter(channel__in=WRITTEN_CHANNELS)
         .annotate(ack=ack)
-        .values_list("pk", "organisation_id", "created_at", "first_response_at", "status", "ack")
+        .values_list("pk", "organisation_id", Epoch("created_at"), Epoch("first_response_at"), "status", "ack")
     )
     result = []
+    now = scope.now.timestamp()
     for pk, organisation_id, created, first, status, acknowledged in rows:
         deadline = working_days_deadline(created, MARIANNE_DAYS, scope.calendars[organisation_id])
         if first is not None:
             within = first < deadline
-        elif deadline <= scope.now and status in WAITING_FOR_US:
+        elif deadline <= now and status in WAITING_FOR_US:
             within = False
         else:
             within = None
@@ -442,12 +448,13 @@ def unanswered_ids(scope):
         scope.cohort.order_by()
         .filter(first_response_at__isnull=True, status__in=WAITING_FOR_US)
         .filter(created_at__lte=scope.now - datetime.timedelta(days=days))  # N working days are at least N days
-        .values_list("pk", "organisation_id", "created_at")
+        .values_list("pk", "organisation_id", Epoch("created_at"))
     )
+    now = scope.now.timestamp()
     return [
         pk
         for pk, organisation_id, created in rows
-        if working_days_deadline(created, days, scope.calendars[organisation_id]) <= scope.now
+        if working_days_deadline(created, days, scope.calendars[organisation_id]) <= now
     ]
 
 
@@ -537,7 +544,12 @@ def transfers(scope):
 
 
 def corrected_q():
-    return has_event(TicketEvent.Kind.CORRECTED) | has_event(TicketEvent.Kind.TRANSFERRED)
+    # One EXISTS (not two OR-ed), which PostgreSQL runs as a single semi-join.
+    return Exists(
+        TicketEvent.objects.filter(
+            ticket=OuterRef("pk"), kind__in=[TicketEvent.Kind.CORRECTED, TicketEvent.Kind.TRANSFERRED]
+        )
+    )
 
 
 def routing(scope):
@@ -579,9 +591,11 @@ def resolved_once_q():
 
 
 def reopened_q():
-    return has_event(TicketEvent.Kind.REOPENED, data__previous=Ticket.Status.RESOLVED) | has_event(
-        TicketEvent.Kind.STATUS_CHANGED, data__previous=Ticket.Status.RESOLVED, data__status=Ticket.Status.OPEN
+    by_citizen = Q(kind=TicketEvent.Kind.REOPENED, data__previous=Ticket.Status.RESOLVED)
+    by_agent = Q(
+        kind=TicketEvent.Kind.STATUS_CHANGED, data__previous=Ticket.Status.RESOLVED, data__status=Ticket.Status.OPEN
     )
+    return Exists(TicketEvent.objects.filter(by_citizen | by_agent, ticket=OuterRef("pk")))
 
 
 def reopening(scope):
@@ -706,9 +720,9 @@ def urgent(scope):
     rows = list(
         scope.cohort.order_by()
         .filter(priority=Ticket.Priority.URGENT)
-        .values_list("created_at", "first_response_at", "status")
+        .values_list(Epoch("created_at"), Epoch("first_response_at"), "status")
     )
-    minutes = [(first - created).total_seconds() / 60 for created, first, _s in rows if first is not None]
+    minutes = [(first - created) / 60 for created, first, _s in rows if first is not None]
     waiting = sum(1 for _c, first, status in rows if first is None and status in WAITING_FOR_US)
     return Indicator(
         "urgent",

@@ -44,7 +44,7 @@ def test_hours_per_ticket_pause_holiday_and_reopening(world):
 
 def test_pauses_are_read_from_status_events(world):
     t1 = world.tickets["t1"]
-    assert pauses([t1.pk]) == {t1.pk: [(paris(30, 11), paris(1, 10))]}
+    assert pauses([t1.pk]) == {t1.pk: [(paris(30, 11).timestamp(), paris(1, 10).timestamp())]}
 
 
 def test_volumes_and_peaks(world):
@@ -116,8 +116,8 @@ def test_marianne(world):
 def test_working_days_skip_weekend_and_easter_monday(world):
     calendar = Calendars()[world.organisation.pk]
     # Received Friday 3 April: Tue 7, Wed 8, Thu 9, Fri 10, Mon 13.
-    assert working_days_deadline(paris(3, 18), 5, calendar) == datetime.datetime(2026, 4, 14, tzinfo=PARIS)
-    assert working_days_deadline(paris(3, 18), 1, calendar) == datetime.datetime(2026, 4, 8, tzinfo=PARIS)
+    assert working_days_deadline(paris(3, 18), 5, calendar) == datetime.datetime(2026, 4, 14, tzinfo=PARIS).timestamp()
+    assert working_days_deadline(paris(3, 18), 1, calendar) == datetime.datetime(2026, 4, 8, tzinfo=PARIS).timestamp()
 
 
 def test_backlog_now(world):
@@ -287,3 +287,18 @@ def test_anonymised_contact_still_counted(world):
     t4 = Ticket.objects.select_related("contact").get(pk=world.tickets["t4"].pk)
     assert t4.contact.email == "" and t4.contact.name == ""
     assert names(world, tickets_behind(scope_for(world), "unanswered", {})[1]) == ["t4"]
+
+
+def test_clock_counts_like_business_hours_between(world):
+    import random
+
+    from routing.sla import business_hours_between
+
+    clock = Calendars()[world.organisation.pk]
+    rng = random.Random(3)
+    base = datetime.datetime(2026, 3, 20, tzinfo=PARIS)  # across the change to summer time and Easter
+    for _ in range(300):
+        start = base + datetime.timedelta(minutes=rng.randrange(0, 40 * 24 * 60))
+        end = start + datetime.timedelta(minutes=rng.randrange(-600, 20 * 24 * 60))
+        expected = business_hours_between(start, end, world.organisation)
+        assert clock.hours_between(start, end) == pytest.approx(expected, abs=1e-9), (start, end)
