@@ -10,19 +10,22 @@ from kb.models import ReplyTemplate
 from kb.templating import TemplateRenderError, render_template
 
 
-def templates_for(ticket):
-    """The organisation's templates, those suggested for the ticket's topic
-    (or its parent topic) first, with ``suggested`` set."""
+def templates_for(ticket, channel=None):
+    """The organisation's templates that fit the answer's channel (or the
+    ticket's own), those suggested for the ticket's topic (or its parent
+    topic) first, with ``suggested`` set."""
     suggested = Value(0)
     if ticket.topic_id:
         topics = [ticket.topic_id] + ([ticket.topic.parent_id] if ticket.topic.parent_id else [])
         links = ReplyTemplate.topics.through.objects.filter(topic_id__in=topics).values("replytemplate_id")
         suggested = Case(When(pk__in=links, then=Value(1)), default=Value(0))
-    return list(
+    templates = (
         ReplyTemplate.objects.filter(organisation_id=ticket.organisation_id)
         .annotate(suggested=ExpressionWrapper(suggested, output_field=IntegerField()))
         .order_by("-suggested", "position", "name")
     )
+    fitting = {channel, ticket.channel} - {None}
+    return [template for template in templates if not template.channels or fitting & set(template.channels)]
 
 
 class TemplateChoice(forms.Form):

@@ -120,7 +120,7 @@ def _ticket_page(request, ticket, status=200, **forms):
         .only("reference", "subject", "status", "created_at")
         .order_by("-created_at")[:10]
     )
-    templates = templates_for(ticket)
+    templates = templates_for(ticket, channels[0][0] if channels else None)
     context = {
         "ticket": ticket,
         "entries": timeline.build(ticket),

@@ -119,3 +119,12 @@ def test_the_ticket_page_costs_a_constant_number_of_queries(world, login):
         note(rsa, world.users["alice"], f"note {n}")
     assert Ticket.objects.get(pk=rsa.pk).messages.count() >= 13
     assert count() == before
+
+
+@pytest.mark.django_db
+def test_the_picker_offers_the_templates_that_fit_the_channel(world, login):
+    apa = world.ticket("apa")  # answered by SMS
+    html = page(login(world.users["alice"]), apa)
+    picker = html[html.index('id="id_template"') : html.index("</select>", html.index('id="id_template"'))]
+    assert "Accusé de réception" in picker  # email, sms, chat, form
+    assert "Pièces à fournir" not in picker  # email and form only
