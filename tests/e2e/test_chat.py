@@ -38,3 +38,37 @@ def test_the_assistant_answers_and_a_reload_resumes(server, page, axe_check):
     page.wait_for_selector("li.aig-assistant >> nth=1")
     assert page.locator("li.aig-citizen").inner_text().endswith("Mon RSA n'a pas été versé ce mois-ci")
     assert Conversation.objects.count() == 1  # resumed, not started again
+
+
+def test_the_chat_widget_on_a_page_of_another_site(server, page, axe_check, other_origin):
+    from channels_app.models import Widget
+    from kb.models import Organisation
+
+    widget = Widget.objects.create(
+        organisation=Organisation.objects.get(slug="cd99"),
+        name="Commune",
+        key="chat-site",
+        allowed_origins=[other_origin.url],
+    )
+    (other_origin.folder / "index.html").write_text(
+        '<!DOCTYPE html><html lang="fr"><head><title>Commune</title></head><body><main><h1>Nous contacter</h1>'
+        f'<div data-aiguillage-chat="{widget.key}"></div>'
+        f'<script src="{server}/static/chat/chat.js"></script></main></body></html>',
+        encoding="utf-8",
+    )
+    page.goto(f"{other_origin.url}/index.html")
+    page.wait_for_selector("li.aig-assistant")
+    page.get_by_label("Votre message").fill("carte grise")
+    page.get_by_role("button", name="Envoyer").click()
+    page.wait_for_selector("li.aig-citizen")
+    page.wait_for_selector("li.aig-assistant >> nth=1")
+    page.get_by_role("button", name="Parler à un agent").last.click()
+    page.get_by_label("Adresse e-mail").fill("lea@example.org")
+    page.locator(".aig-chat-handover").get_by_role("button", name="Parler à un agent").click()
+    page.wait_for_selector("li.aig-system")
+    assert (
+        "référence" in page.locator("li.aig-system").inner_text()
+        or "agent" in page.locator("li.aig-system").inner_text()
+    )
+    axe_check(page)
+    assert Conversation.objects.get().ticket is not None

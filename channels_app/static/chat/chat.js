@@ -10,6 +10,14 @@
   var server = script ? new URL(script.src) : new URL(window.location.href);
   var wsBase = (server.protocol === "https:" ? "wss://" : "ws://") + server.host;
 
+  if (!document.querySelector("link[data-aiguillage-chat-css]")) {
+    var css = document.createElement("link");
+    css.rel = "stylesheet";
+    css.href = server.origin + "/static/chat/chat.css";
+    css.setAttribute("data-aiguillage-chat-css", "1");
+    document.head.appendChild(css);
+  }
+
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
@@ -37,7 +45,7 @@
     var self = this;
     var box = el("section", { "class": "aig-chat", "aria-label": "Discussion en ligne" });
     box.appendChild(el("h2", { "class": "aig-chat-title" }, "Discuter avec nous"));
-    this.status = el("p", { "class": "aig-chat-status", "role": "status" }, "Connexion…");
+    this.status = el("p", { "class": "aig-chat-status", "role": "status" }, "Connexion\u2026");
     this.log = el("ol", { "class": "aig-chat-log", "aria-live": "polite", "aria-label": "Messages" });
     this.typing = el("p", { "class": "aig-chat-typing", "aria-live": "polite" });
     var form = el("form", { "class": "aig-chat-form" });
@@ -52,13 +60,13 @@
     });
     box.appendChild(this.status); box.appendChild(this.log); box.appendChild(this.typing); box.appendChild(form);
     this.handover = el("form", { "class": "aig-chat-handover", "hidden": "hidden" });
-    this.handover.appendChild(el("p", {}, "Un agent vous répond. Laissez-nous de quoi vous recontacter (e-mail ou téléphone)."));
-    [["name", "Votre nom", "text", "name"], ["email", "Adresse e-mail", "email", "email"], ["phone", "Téléphone", "tel", "tel"]].forEach(function (f) {
+    this.handover.appendChild(el("p", {}, "Un agent vous r\u00e9pond. Laissez-nous de quoi vous recontacter (e-mail ou t\u00e9l\u00e9phone)."));
+    [["name", "Votre nom", "text", "name"], ["email", "Adresse e-mail", "email", "email"], ["phone", "T\u00e9l\u00e9phone", "tel", "tel"]].forEach(function (f) {
       var id = self.store + "-" + f[0];
       self.handover.appendChild(el("label", { "for": id }, f[1]));
       self.handover.appendChild(el("input", { "id": id, "name": f[0], "type": f[2], "autocomplete": f[3] }));
     });
-    this.handover.appendChild(el("button", { "type": "submit" }, "Parler à un agent"));
+    this.handover.appendChild(el("button", { "type": "submit" }, "Parler \u00e0 un agent"));
     this.handover.addEventListener("submit", function (event) {
       event.preventDefault();
       var data = { type: "agent" };
@@ -75,7 +83,7 @@
     this.socket = socket;
     socket.onopen = function () {
       self.delay = 500;
-      self.status.textContent = "Connecté";
+      self.status.textContent = "Connect\u00e9";
       socket.send(JSON.stringify({ type: "hello", token: self.token, last_seq: self.lastSeq }));
       Object.keys(self.pending).forEach(function (id) {
         socket.send(JSON.stringify({ type: "message", client_id: id, text: self.pending[id] }));
@@ -84,7 +92,7 @@
     socket.onmessage = function (event) { self.receive(JSON.parse(event.data)); };
     socket.onclose = function (event) {
       if (event.code === 4403) { self.status.textContent = "Ce site ne peut pas ouvrir la discussion."; return; }
-      self.status.textContent = "Connexion perdue, nouvelle tentative…";
+      self.status.textContent = "Connexion perdue, nouvelle tentative\u2026";
       setTimeout(function () { self.connect(); }, self.delay);
       self.delay = Math.min(self.delay * 2, 15000);
     };
@@ -110,7 +118,7 @@
       sessionStorage.setItem(this.store, JSON.stringify({ token: this.token }));
       return;
     }
-    if (event.type === "typing" && event.by === "agent") { this.typing.textContent = "L’agent écrit…"; return; }
+    if (event.type === "typing" && event.by === "agent") { this.typing.textContent = "L\u2019agent \u00e9crit\u2026"; return; }
     if (event.type === "error") { this.status.textContent = event.message; return; }
     if (event.type !== "entry" || event.seq <= this.lastSeq) { return; }
     this.lastSeq = event.seq;
@@ -123,7 +131,7 @@
     var data = event.data || {};
     if (data.service) {
       var card = el("div", { "class": "aig-service" });
-      card.appendChild(el("p", {}, data.service.name + (data.service.elsewhere ? " – " + data.service.organisation : "")));
+      card.appendChild(el("p", {}, data.service.name + (data.service.elsewhere ? " \u2013 " + data.service.organisation : "")));
       (data.service.contact_points || []).forEach(function (p) {
         card.appendChild(el("p", {}, p.label + " : " + p.value + (p.hours ? " (" + p.hours + ")" : "")));
       });
