@@ -110,3 +110,20 @@ def test_what_the_agent_may_not_see_is_out_of_reach(world, live_server, page):
         assert response.status == 404
     response = page.goto(f"{live_server.url}/agents/?view=all&q={world.ticket('secret').reference}")
     expect(page.get_by_text("Aucune demande ici.")).to_be_visible()
+
+
+@pytest.mark.slow
+def test_a_template_with_a_missing_value_is_explained_in_the_composer(world, live_server, page):
+    from kb.models import ReplyTemplate
+
+    ReplyTemplate.objects.create(
+        organisation=world.organisation,
+        slug="code-postal",
+        name="Code postal",
+        body="Votre code : {{ contact.postcode }}",
+    )
+    log_in(page, live_server, "alice")
+    page.goto(f"{live_server.url}/agents/demandes/{world.tickets['rsa'].reference}/")
+    page.get_by_label("Modèle").select_option(label="Code postal")
+    expect(page.get_by_role("alert")).to_contain_text("Le modèle « Code postal » ne peut pas servir pour cette demande")
+    expect(page.get_by_label("Réponse")).to_have_value("")

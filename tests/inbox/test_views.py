@@ -226,3 +226,13 @@ def test_the_list_costs_a_constant_number_of_queries(world, login):
     for n in range(15):
         ingest(inbound(200 + n, subject=f"Bonjour {n}", text="Bonjour, une question sur le RSA."))
     assert count() == before
+
+
+@pytest.mark.django_db
+def test_filter_errors_reach_an_htmx_update(world, login):
+    client = login(world.users["alice"])
+    response = client.get("/agents/", {"view": "all", "channel": "pigeon"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<html" not in html
+    assert "Canal : Sélectionnez un choix valide" in html
