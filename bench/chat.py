@@ -194,7 +194,7 @@ async def run_raw(messages, rate):
     channel = await layer.new_channel()
     await layer.group_add("bench-raw-a", channel)
     latencies = []
-    for i in range(messages):
+    for _ in range(messages):
         await layer.group_send("bench-raw-b", {"type": "ping", "t": time.time()})
         reply = await layer.receive(channel)
         latencies.append(reply["received"] - reply["t"])
