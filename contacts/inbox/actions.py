@@ -3,6 +3,7 @@ who may do what. Each is one transaction."""
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from contacts.channels import Channel
 from contacts.inbound import InboundAttachment
@@ -15,21 +16,31 @@ from contacts.services import TicketActionError, assign, note
 from contacts.services.events import record_event
 from contacts.services.tickets import reply_channel
 
+# How the composer names each way an answer can take.
+ANSWER_CHANNELS = [
+    (Channel.EMAIL, Channel.EMAIL.label),
+    (Channel.SMS, Channel.SMS.label),
+    (Channel.CHAT, Channel.CHAT.label),
+    (Channel.FORM, gettext_lazy("Follow-up page only")),
+]
+
 
 def reply_channels(ticket):
-    """The channels the citizen can be answered by, the default one first."""
-    contact = ticket.contact
+    """The channels the reply service can answer this ticket by, its
+    default first (asked of the service, which decides)."""
     channels = []
-    if contact.email:
-        channels.append(Channel.EMAIL)
-    if contact.phone and contact.sms_consent:
-        channels.append(Channel.SMS)
+    for channel, label in ANSWER_CHANNELS:
+        try:
+            reply_channel(ticket, channel)
+        except TicketActionError:
+            continue
+        channels.append((channel.value, label))
     try:
         default, _recipient = reply_channel(ticket)
     except TicketActionError:
-        return []
-    channels.sort(key=lambda channel: channel != default)
-    return [(channel.value, channel.label) for channel in channels]
+        default = None
+    channels.sort(key=lambda choice: choice[0] != default)
+    return channels
 
 
 def documents(files):

@@ -76,17 +76,22 @@ def test_the_channel_defaults_to_the_origin_and_can_be_changed(world, login):
 
 
 @pytest.mark.django_db
-def test_no_channel_to_answer_by(world, login):
+def test_without_email_or_sms_the_answer_waits_on_the_follow_up_page(world, login):
     client = login(world.users["alice"])
     rsa = world.ticket("rsa")
     rsa.contact.email = ""
     rsa.contact.save()
     html = client.get(url(rsa)).content.decode()
-    assert "L'usager n'a laissé ni adresse courriel ni numéro acceptant les SMS." in html
-    response = client.post(url(rsa, "repondre"), {"channel": "email", "text": "Bonjour"})
-    assert response.status_code == 400
-    assert "ni adresse courriel ni numéro" in response.content.decode()
-    assert not Outbox.objects.filter(ticket=rsa, message__isnull=False).exists()
+    choices = re.findall(r'<option value="(\w+)"', html.split('name="channel"')[1].split("</select>")[0])
+    assert choices == ["form"]
+    assert "Page de suivi uniquement" in html
+    refused = client.post(url(rsa, "repondre"), {"channel": "email", "text": "Bonjour"})
+    assert refused.status_code == 400
+    assert "Sélectionnez un choix valide" in refused.content.decode()
+    assert client.post(url(rsa, "repondre"), {"channel": "form", "text": "Bonjour"}).status_code == 302
+    answer = rsa.messages.get(direction="out")
+    assert answer.channel == "form"
+    assert not Outbox.objects.filter(ticket=rsa, channel="email", message=answer).exists()
 
 
 @pytest.mark.django_db
