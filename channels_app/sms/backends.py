@@ -25,9 +25,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from contacts.senders import PermanentDeliveryError, TemporaryDeliveryError
 
@@ -101,67 +103,70 @@ class FileBackend(BaseSmsBackend):
         return f"file-{name}"
 
 
-def _timeout():
-    return (settings.SMS_HTTP_CONNECT_TIMEOUT_SECONDS, settings.SMS_HTTP_TIMEOUT_SECONDS)
-
-
-def _post(url, provider, **kwargs):
-    """POST and map the outcome: timeouts, connection errors, 5xx and 429
-    are temporary; any other 4xx is permanent."""
+def _post(url, provider, body, headers):
+    """POST ``body`` (bytes) and map the outcome: timeouts, connection
+    errors, 5xx and 429 are temporary; any other 4xx is permanent. Never
+    retried here: a POST the provider may have taken is the outbox's call."""
     try:
-        response = _session().post(url, timeout=_timeout(), **_environment(url), **kwargs)
-    except requests.Timeout as exc:
-        raise TemporaryDeliveryError(f"{provider}: timeout: {exc}") from exc
-    except requests.ConnectionError as exc:
+        response = _pool(url).request(
+            "POST",
+            url,
+            body=body,
+            headers=headers,
+            timeout=urllib3.Timeout(
+                connect=settings.SMS_HTTP_CONNECT_TIMEOUT_SECONDS, read=settings.SMS_HTTP_TIMEOUT_SECONDS
+            ),
+            retries=False,
+            redirect=False,
+        )
+    except urllib3.exceptions.NewConnectionError as exc:
         raise TemporaryDeliveryError(f"{provider}: connection error: {exc}") from exc
-    except requests.RequestException as exc:
-        raise TemporaryDeliveryError(f"{provider}: {type(exc).__name__}: {exc}") from exc
-    status = response.status_code
+    except urllib3.exceptions.TimeoutError as exc:
+        raise TemporaryDeliveryError(f"{provider}: timeout: {exc}") from exc
+    except urllib3.exceptions.HTTPError as exc:  # reset, aborted, TLS, proxy
+        raise TemporaryDeliveryError(f"{provider}: connection error: {type(exc).__name__}: {exc}") from exc
+    status = response.status
+    text = response.data.decode("utf-8", "replace")
     if status >= 500 or status == 429:
-        raise TemporaryDeliveryError(f"{provider}: HTTP {status}: {response.text[:300]}")
+        raise TemporaryDeliveryError(f"{provider}: HTTP {status}: {text[:300]}")
     if status >= 400:
-        raise PermanentDeliveryError(f"{provider}: HTTP {status}: {response.text[:300]}")
+        raise PermanentDeliveryError(f"{provider}: HTTP {status}: {text[:300]}")
     try:
-        return response.json()
+        return json.loads(text)
     except ValueError as exc:
         # Accepted (2xx) but unreadable: the SMS may well be on its way, so
         # retrying could send it twice. Permanent, with the body to check.
-        raise PermanentDeliveryError(
-            f"{provider}: HTTP {status} with a body that is not JSON: {response.text[:300]}"
-        ) from exc
+        raise PermanentDeliveryError(f"{provider}: HTTP {status} with a body that is not JSON: {text[:300]}") from exc
 
 
-_sessions = threading.local()
-
-
-def _session():
-    """One keep-alive HTTP session per thread (a worker reuses its
-    connection to the provider across deliveries).
-
-    The session does not read the environment on each request (requests
-    otherwise scans every variable for proxies and reads ~/.netrc per call,
-    which costs as much as the call to a nearby provider); ``_environment``
-    reads it once per host instead."""
-    session = getattr(_sessions, "session", None)
-    if session is None:
-        session = _sessions.session = requests.Session()
-        session.trust_env = False
-    return session
+def _pool(url):
+    parts = urlsplit(url)
+    return _pool_for(parts.scheme, parts.netloc)
 
 
 @functools.lru_cache(maxsize=32)
-def _host_environment(scheme, netloc):
-    """Proxies (HTTPS_PROXY, NO_PROXY...) and CA bundle (REQUESTS_CA_BUNDLE)
-    from the environment for one host, read once per process."""
-    reader = requests.Session()
-    settings_ = reader.merge_environment_settings(f"{scheme}://{netloc}/", {}, None, None, None)
-    reader.close()
-    return {"proxies": settings_["proxies"], "verify": settings_["verify"]}
+def _pool_for(scheme, netloc):
+    """One keep-alive connection pool per provider host and process, shared
+    by the worker's threads (urllib3, the transport under requests, without
+    requests' per-call preparation, which cost more CPU than the rest of a
+    delivery). Proxies (HTTPS_PROXY, NO_PROXY...) and the CA bundle
+    (REQUESTS_CA_BUNDLE, else certifi's) are read from the environment once,
+    as requests would read them."""
+    with requests.Session() as reader:
+        environment = reader.merge_environment_settings(f"{scheme}://{netloc}/", {}, None, None, None)
+    verify = environment["verify"]
+    if verify is False:
+        tls = {"cert_reqs": "CERT_NONE"}
+    else:
+        tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": verify if isinstance(verify, str) else DEFAULT_CA_BUNDLE_PATH}
+    options = {"num_pools": 4, "maxsize": 16, "retries": False, **tls}
+    proxies = environment["proxies"]
+    proxy = proxies.get(scheme) or proxies.get("all")
+    return urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
 
 
-def _environment(url):
-    parts = urlsplit(url)
-    return _host_environment(parts.scheme, parts.netloc)
+def _json(payload):
+    return json.dumps(payload).encode("utf-8")
 
 
 class BrevoBackend(BaseSmsBackend):
@@ -191,8 +196,8 @@ class BrevoBackend(BaseSmsBackend):
         answer = _post(
             settings.SMS_BREVO_BASE_URL.rstrip("/") + "/transactionalSMS/sms",
             "brevo",
-            json=body,
-            headers={"api-key": settings.SMS_BREVO_API_KEY, "accept": "application/json"},
+            _json(body),
+            {"api-key": settings.SMS_BREVO_API_KEY, "accept": "application/json", "content-type": "application/json"},
         )
         message_id = answer.get("messageId")
         if message_id in (None, ""):
@@ -247,7 +252,7 @@ class OvhBackend(BaseSmsBackend):
             ),
             "Content-Type": "application/json",
         }
-        answer = _post(url, "ovh", data=body.encode("utf-8"), headers=headers)
+        answer = _post(url, "ovh", body.encode("utf-8"), headers)
         if to in (answer.get("invalidReceivers") or []) or not answer.get("ids"):
             raise PermanentDeliveryError(f"ovh: invalid receiver {to}: {answer!r}"[:500])
         return str(answer["ids"][0])
