@@ -146,6 +146,13 @@ class CitizenChat(GuardedConsumer):
                 )
             elif kind == "close":
                 await database_sync_to_async(services.close)(self.conversation)
+            elif kind == "transcript":
+                await database_sync_to_async(services.send_transcript)(self.conversation, str(content.get("email", "")))
+            elif kind == "rate":
+                score = content.get("score")
+                await database_sync_to_async(services.rate)(
+                    self.conversation, score if isinstance(score, int) else 0, str(content.get("comment", ""))
+                )
             else:
                 await self.send_json({"type": "error", "message": _("Unknown request.")})
         except services.ChatError as error:

@@ -7,6 +7,7 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -333,3 +334,59 @@ def deliver(row):
     if existing is None:
         existing = append(conversation, Author.AGENT, row.payload.get("text", ""), message=row.message)
     return f"chat:{conversation.pk}:{existing.seq}"
+
+
+# -- the end of the conversation ----------------------------------------------------
+
+
+def transcript_text(conversation):
+    labels = dict(Author.choices)
+    return "\n".join(
+        f"[{entry.created_at:%d/%m/%Y %H:%M}] {labels.get(entry.author, entry.author)} : {entry.text}"
+        for entry in conversation.entries.order_by("seq")
+    )
+
+
+def send_transcript(conversation, email):
+    """Email the whole conversation to the citizen (once per address)."""
+    from django.core.validators import validate_email
+
+    from contacts.services.outbox import enqueue
+
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ChatError(_("Enter a valid email address.")) from None
+    payload = {
+        "subject": _("Your conversation with %(organisation)s") % {"organisation": conversation.organisation.name},
+        "text": transcript_text(conversation),
+    }
+    row = enqueue(
+        Channel.EMAIL,
+        email,
+        payload,
+        idempotency_key=f"transcript:{conversation.pk}:{email}:{conversation.last_seq}",
+        ticket=conversation.ticket,
+    )
+    append(conversation, Author.SYSTEM, _("The conversation will be sent to %(email)s.") % {"email": email})
+    return row
+
+
+def rate(conversation, score, comment=""):
+    """The citizen rates the conversation (1 to 5), once; on its ticket too."""
+    from contacts.models import TicketEvent
+    from contacts.services.events import record_event
+
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        raise ChatError(_("Choose a rating from 1 to 5."))
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if locked.rating is not None:
+            raise ChatError(_("You have already rated this answer. Thank you!"))
+        locked.rating = score
+        locked.save(update_fields=["rating"])
+        if locked.ticket_id and not locked.ticket.events.filter(kind=TicketEvent.Kind.RATED).exists():
+            record_event(locked.ticket, TicketEvent.Kind.RATED, score=score, comment=(comment or "")[:2000], via="chat")
+        append(locked, Author.SYSTEM, _("Thank you for your rating."), {"rating": score})
+    return locked

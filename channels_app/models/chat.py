@@ -45,6 +45,7 @@ class Conversation(models.Model):
     )
     last_seq = models.PositiveIntegerField(default=0)
     oriented = models.BooleanField(_("an answer was shown"), default=False)
+    rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
     created_at = models.DateTimeField(_("started at"), default=timezone.now, db_index=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 

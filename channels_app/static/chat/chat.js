@@ -77,6 +77,31 @@
     host.appendChild(box);
   };
 
+  function host(chat) { return chat.log.parentNode; }
+
+  /* After the conversation: the transcript by email, and a rating. */
+  Chat.prototype.end = function (box) {
+    var self = this;
+    var end = el("div", { "class": "aig-chat-end" });
+    var form = el("form", {});
+    var id = this.store + "-transcript";
+    form.appendChild(el("label", { "for": id }, "Recevoir la conversation par e-mail"));
+    var email = el("input", { "id": id, "type": "email", "autocomplete": "email" });
+    form.appendChild(email);
+    form.appendChild(el("button", { "type": "submit" }, "Envoyer la conversation"));
+    form.addEventListener("submit", function (event) { event.preventDefault(); self.send({ type: "transcript", email: email.value }); });
+    end.appendChild(form);
+    var rating = el("fieldset", { "class": "aig-rating" });
+    rating.appendChild(el("legend", {}, "Cette conversation vous a-t-elle aid\u00e9 ? (1 : pas du tout, 5 : tout \u00e0 fait)"));
+    [1, 2, 3, 4, 5].forEach(function (score) {
+      var b = el("button", { "type": "button" }, String(score));
+      b.addEventListener("click", function () { self.send({ type: "rate", score: score }); rating.disabled = true; });
+      rating.appendChild(b);
+    });
+    end.appendChild(rating);
+    box.appendChild(end);
+  };
+
   Chat.prototype.connect = function () {
     var self = this;
     var socket = new WebSocket(wsBase + this.path);
@@ -152,6 +177,7 @@
       item.appendChild(list);
     }
     if (data.status === "waiting" || data.status === "left_message" || data.status === "active") { this.handover.hidden = true; }
+    if (data.status === "closed" && !this.ending) { this.ending = true; this.end(host(this)); }
     this.log.appendChild(item);
     if (this.socket && this.socket.readyState === 1) { this.socket.send(JSON.stringify({ type: "read", seq: event.seq })); }
   };
