@@ -9,6 +9,7 @@ class ChannelsAppConfig(AppConfig):
     def ready(self):
         from django.core.signals import setting_changed
 
+        import channels_app.privacy  # noqa: F401  (erases its copies with the ticket's personal data)
         import channels_app.sms.tasks  # noqa: F401  (the reminder tasks, for the workers)
         from channels_app.sms import senders
 

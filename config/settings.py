@@ -193,6 +193,8 @@ SMS_WEBHOOK_TOKEN = os.environ.get("SMS_WEBHOOK_TOKEN", "")
 SMS_COST_PER_SEGMENT_EUR = float(os.environ.get("SMS_COST_PER_SEGMENT_EUR", "0.05"))
 SMS_MAX_PER_CONTACT_PER_DAY = int(os.environ.get("SMS_MAX_PER_CONTACT_PER_DAY", "4"))
 CELERY_BEAT_SCHEDULE["sms-reminders"] = {"task": "channels_app.sms.tasks.send_due_reminders", "schedule": 300.0}
+# Personal data past each organisation's retention period, erased nightly.
+CELERY_BEAT_SCHEDULE["privacy-purge"] = {"task": "contacts.tasks.purge_expired", "schedule": 24 * 3600.0}
 # The quality indicators' weekly summary to managers, Monday 6:00 UTC.
 from celery.schedules import crontab  # noqa: E402
 

@@ -47,6 +47,56 @@ class ContactAdmin(admin.ModelAdmin):
     list_filter = ["organisation", "sms_consent"]
     search_fields = ["name", "email", "phone"]
     readonly_fields = ["sms_consent_at", "created_at"]
+    actions = ["export_personal_data", "erase_personal_data"]
+
+    def get_queryset(self, request):
+        """An agent sees the citizens of their own organisation only."""
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        profile = AgentProfile.objects.filter(user=request.user).first()
+        return queryset.filter(organisation_id=profile.organisation_id) if profile else queryset.none()
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not _is_data_controller(request.user):
+            actions.pop("export_personal_data", None)
+            actions.pop("erase_personal_data", None)
+        return actions
+
+    @admin.action(description=_("Export the personal data of the selected citizens (JSON)"))
+    def export_personal_data(self, request, queryset):
+        import json
+
+        from django.http import HttpResponse
+
+        from contacts.services.privacy import export_contact
+
+        data = [export_contact(contact) for contact in queryset.select_related("organisation")]
+        response = HttpResponse(
+            json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
+        )
+        response["Content-Disposition"] = 'attachment; filename="donnees-personnelles.json"'
+        return response
+
+    @admin.action(description=_("Erase the personal data of the selected citizens (request to be forgotten)"))
+    def erase_personal_data(self, request, queryset):
+        from contacts.services.privacy import erase_contact
+
+        count = 0
+        for contact in queryset:
+            erase_contact(contact, actor=request.user)
+            count += 1
+        self.message_user(request, _("Personal data erased for %(count)d citizen(s).") % {"count": count})
+
+
+def _is_data_controller(user):
+    """Who may export or erase a citizen's data: the organisation's
+    administrators (and superusers)."""
+    if user.is_superuser:
+        return True
+    profile = AgentProfile.objects.filter(user=user).first()
+    return profile is not None and profile.role == AgentProfile.Role.ADMINISTRATOR
 
 
 @admin.register(Ticket)

@@ -180,6 +180,12 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     due_at = models.DateTimeField(_("answer due at"), null=True, blank=True)
+    purged_at = models.DateTimeField(
+        _("personal data erased at"),
+        null=True,
+        blank=True,
+        help_text=_("Messages, documents and contact details erased (retention period over, or on request)."),
+    )
     resolution_due_at = models.DateTimeField(_("resolution due at"), null=True, blank=True)
 
     objects = TicketQuerySet.as_manager()
@@ -316,6 +322,7 @@ class TicketEvent(models.Model):
         RESOLUTION_ESCALATED = "resolution_escalated", _("Escalated (resolution overdue)")
         CORRECTED = "corrected", _("Routing corrected")
         ACK_SKIPPED = "ack_skipped", _("Acknowledgement not sent")
+        PURGED = "purged", _("Personal data erased")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket"))
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)

@@ -11,3 +11,10 @@ def deliver_outbox(outbox_id):
 @shared_task(name="contacts.tasks.sweep_outbox")
 def sweep_outbox():
     return outbox.sweep()
+
+
+@shared_task(name="contacts.tasks.purge_expired")
+def purge_expired():
+    from contacts.services import privacy
+
+    return privacy.purge_expired()

@@ -39,6 +39,14 @@ class Organisation(models.Model):
         blank=True,
         help_text=_("Starts every ticket reference, e.g. CD99 in CD99-2026-000123. Defaults to the slug."),
     )
+    retention_months = models.PositiveSmallIntegerField(
+        _("keep personal data (months after closure)"),
+        default=24,
+        help_text=_(
+            "Then the citizen's messages, documents and contact details are erased; the statistics are kept. "
+            "0: never."
+        ),
+    )
 
     class Meta:
         verbose_name = _("organisation")

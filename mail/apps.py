@@ -7,6 +7,7 @@ class MailConfig(AppConfig):
     verbose_name = _("Email")
 
     def ready(self):
+        import mail.privacy  # noqa: F401  (erases its copies with the ticket's personal data)
         from contacts.channels import Channel
         from contacts.senders import register_sender
         from mail.senders import deliver_email
