@@ -175,16 +175,9 @@ class RequestCreate(WidgetAPIView):
         try:
             ticket, created = submit_request(
                 self.portal,
-                Request(
-                    name=clean["name"],
-                    message=clean["message"],
-                    email=clean["email"],
-                    phone=clean["phone"],
-                    postcode=clean["postcode"],
+                Request.from_form(
+                    clean,
                     topic=topic,
-                    sms_consent=clean["sms_consent"],
-                    preferred_channel=clean["preferred_channel"],
-                    attachments=clean["attachments"],
                     orientation_id=shape.validated_data.get("orientation"),
                     origin=request.headers.get("Origin", ""),
                 ),
@@ -217,11 +210,8 @@ class CallbackCreate(WidgetAPIView):
         try:
             ticket, created = request_callback(
                 self.portal,
-                Request(
-                    name=clean["name"],
-                    message=clean["message"],
-                    phone=clean["phone"],
-                    postcode=clean["postcode"],
+                Request.from_form(
+                    clean,
                     topic=topic,
                     orientation_id=shape.validated_data.get("orientation"),
                     origin=request.headers.get("Origin", ""),

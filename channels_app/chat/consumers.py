@@ -43,9 +43,14 @@ BURST = 10  # frames a client may send in a row...
 REFILL_PER_SECOND = 2.0  # ...then this many per second
 
 
-class GuardedConsumer(AsyncJsonWebsocketConsumer):
-    """Frames that are too large, not JSON, or too many are refused with a
-    clear close code, never a server error."""
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    """What both sides share: frames that are too large, not JSON, or too
+    many are refused with a clear close code, never a server error; typing
+    and read marks are relayed; every event of the conversation's group is
+    pushed. Subclasses answer their own requests in ``handle``."""
+
+    author = ""
+    conversation = None
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if text_data is None or len(text_data) > MAX_FRAME:
@@ -58,13 +63,42 @@ class GuardedConsumer(AsyncJsonWebsocketConsumer):
             await self.refuse(_("Unknown request."), 4400)
         await self.receive_json(content, **kwargs)
 
+    async def receive_json(self, content, **kwargs):
+        kind = content.get("type") if isinstance(content, dict) else None
+        try:
+            if kind in ("typing", "read") and self.conversation is not None:
+                event = {"type": kind, "by": self.author, "seq": content.get("seq")}
+                await self.channel_layer.group_send(self.conversation.group, {"type": "chat.event", "event": event})
+            elif not await self.handle(kind, content):
+                await self.send_json({"type": "error", "message": _("Unknown request.")})
+        except services.ChatError as error:
+            await self.send_json({"type": "error", "message": str(error), "client_id": content.get("client_id")})
+        except (TypeError, ValueError):  # a value of the wrong type from the client
+            await self.send_json({"type": "error", "message": _("Unknown request.")})
+
+    async def handle(self, kind, content):
+        """Answer one request; False when it is unknown."""
+        raise NotImplementedError
+
+    async def replay(self, content):
+        """Send what the client has not seen, after its ``last_seq``."""
+        last = int(content.get("last_seq") or 0)
+        for entry in await database_sync_to_async(services.entries_after)(self.conversation, last):
+            await self.send_json(entry.as_event())
+
+    async def chat_event(self, message):
+        await self.send_json(message["event"])
+
+    async def disconnect(self, code):
+        if self.conversation is not None:
+            await self.channel_layer.group_discard(self.conversation.group, self.channel_name)
+
     async def close(self, code=None, reason=None):
         """Close, and hear no more of the conversation's group (what is pushed
         meanwhile is stored: a reconnecting client gets it)."""
         self._closing = True
-        conversation = getattr(self, "conversation", None)
-        if conversation is not None:
-            await self.channel_layer.group_discard(conversation.group, self.channel_name)
+        if self.conversation is not None:
+            await self.channel_layer.group_discard(self.conversation.group, self.channel_name)
         await super().close(code=code, reason=reason)
 
     async def refuse(self, message, code):
@@ -89,7 +123,9 @@ class GuardedConsumer(AsyncJsonWebsocketConsumer):
         return True
 
 
-class CitizenChat(GuardedConsumer):
+class CitizenChat(ChatConsumer):
+    author = "citizen"
+
     async def connect(self):
         kwargs = self.scope["url_route"]["kwargs"]
         self.portal = await database_sync_to_async(self._portal)(kwargs.get("key"), kwargs.get("organisation"))
@@ -100,7 +136,6 @@ class CitizenChat(GuardedConsumer):
         if self.portal is None or not allowed:
             await self.close(code=4403)
             return
-        self.conversation = None
         await self.accept()
 
     @staticmethod
@@ -112,51 +147,34 @@ class CitizenChat(GuardedConsumer):
         except Http404:
             return None
 
-    async def disconnect(self, code):
-        if getattr(self, "conversation", None) is not None:
-            await self.channel_layer.group_discard(self.conversation.group, self.channel_name)
-
-    async def receive_json(self, content, **kwargs):
-        if not isinstance(content, dict):
-            await self.send_json({"type": "error", "message": _("Unknown request.")})
-            return
-        kind = content.get("type")
-        try:
-            if kind == "hello":
-                await self.hello(content)
-            elif self.conversation is None:
-                await self.send_json({"type": "error", "message": _("Say hello first.")})
-            elif kind == "message":
-                await database_sync_to_async(services.citizen_says)(
-                    self.conversation, str(content.get("client_id", "")), str(content.get("text", ""))
-                )
-            elif kind == "choose":
-                await database_sync_to_async(services.choose)(self.conversation, str(content.get("topic", "")))
-            elif kind == "agent":
-                await database_sync_to_async(services.hand_over)(
-                    self.conversation,
-                    str(content.get("name", "")),
-                    str(content.get("email", "")),
-                    str(content.get("phone", "")),
-                )
-            elif kind in ("typing", "read"):
-                await self.channel_layer.group_send(
-                    self.conversation.group,
-                    {"type": "chat.event", "event": {"type": kind, "by": "citizen", "seq": content.get("seq")}},
-                )
-            elif kind == "close":
-                await database_sync_to_async(services.close)(self.conversation)
-            elif kind == "transcript":
-                await database_sync_to_async(services.send_transcript)(self.conversation, str(content.get("email", "")))
-            elif kind == "rate":
-                score = content.get("score")
-                await database_sync_to_async(services.rate)(
-                    self.conversation, score if isinstance(score, int) else 0, str(content.get("comment", ""))
-                )
-            else:
-                await self.send_json({"type": "error", "message": _("Unknown request.")})
-        except services.ChatError as error:
-            await self.send_json({"type": "error", "message": str(error), "client_id": content.get("client_id")})
+    async def handle(self, kind, content):
+        if kind == "hello":
+            await self.hello(content)
+            return True
+        if self.conversation is None:
+            await self.send_json({"type": "error", "message": _("Say hello first.")})
+            return True
+        conversation = self.conversation
+        actions = {
+            "message": lambda: services.citizen_says(
+                conversation, str(content.get("client_id", "")), str(content.get("text", ""))
+            ),
+            "choose": lambda: services.choose(conversation, str(content.get("topic", ""))),
+            "agent": lambda: services.hand_over(
+                conversation, str(content.get("name", "")), str(content.get("email", "")), str(content.get("phone", ""))
+            ),
+            "close": lambda: services.close(conversation),
+            "transcript": lambda: services.send_transcript(conversation, str(content.get("email", ""))),
+            "rate": lambda: services.rate(
+                conversation,
+                content.get("score") if isinstance(content.get("score"), int) else 0,
+                str(content.get("comment", "")),
+            ),
+        }
+        if kind not in actions:
+            return False
+        await database_sync_to_async(actions[kind])()
+        return True
 
     async def hello(self, content):
         token = str(content.get("token") or "")
@@ -172,18 +190,12 @@ class CitizenChat(GuardedConsumer):
         await self.send_json(
             {"type": "conversation", "token": services.token_for(conversation), "status": conversation.status}
         )
-        try:
-            last = int(content.get("last_seq") or 0)
-        except (TypeError, ValueError):
-            last = 0
-        for entry in await database_sync_to_async(services.entries_after)(conversation, last):
-            await self.send_json(entry.as_event())
-
-    async def chat_event(self, message):
-        await self.send_json(message["event"])
+        await self.replay(content)
 
 
-class AgentChat(GuardedConsumer):
+class AgentChat(ChatConsumer):
+    author = "agent"
+
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -205,40 +217,15 @@ class AgentChat(GuardedConsumer):
         visible = Ticket.objects.visible_to(user)
         return Conversation.objects.filter(pk=pk, ticket__in=visible).select_related("ticket").first()
 
-    async def disconnect(self, code):
-        if getattr(self, "conversation", None) is not None:
-            await self.channel_layer.group_discard(self.conversation.group, self.channel_name)
-
-    async def receive_json(self, content, **kwargs):
-        if not isinstance(content, dict):
-            await self.send_json({"type": "error", "message": _("Unknown request.")})
-            return
-        kind = content.get("type")
-        try:
-            if kind == "hello":
-                last = int(content.get("last_seq") or 0)
-                for entry in await database_sync_to_async(services.entries_after)(self.conversation, last):
-                    await self.send_json(entry.as_event())
-            elif kind == "accept":
-                await database_sync_to_async(services.accept)(self.conversation, self.user)
-            elif kind == "message":
-                await database_sync_to_async(services.agent_says)(
-                    self.conversation, self.user, str(content.get("text", ""))
-                )
-            elif kind in ("typing", "read"):
-                await self.channel_layer.group_send(
-                    self.conversation.group,
-                    {"type": "chat.event", "event": {"type": kind, "by": "agent", "seq": content.get("seq")}},
-                )
-            else:
-                await self.send_json({"type": "error", "message": _("Unknown request.")})
-        except services.ChatError as error:
-            await self.send_json({"type": "error", "message": str(error)})
-        except Exception as error:  # a bad value from the client
-            if isinstance(error, ValueError | TypeError):
-                await self.send_json({"type": "error", "message": _("Unknown request.")})
-            else:
-                raise
-
-    async def chat_event(self, message):
-        await self.send_json(message["event"])
+    async def handle(self, kind, content):
+        if kind == "hello":
+            await self.replay(content)
+        elif kind == "accept":
+            await database_sync_to_async(services.accept)(self.conversation, self.user)
+        elif kind == "message":
+            await database_sync_to_async(services.agent_says)(
+                self.conversation, self.user, str(content.get("text", ""))
+            )
+        else:
+            return False
+        return True

@@ -37,6 +37,23 @@ class Request:
     orientation_id: int | None = None
     origin: str = ""
 
+    @classmethod
+    def from_form(cls, cleaned, *, topic, orientation_id=None, origin=""):
+        """The request a public form's cleaned data describes."""
+        return cls(
+            name=cleaned["name"],
+            message=cleaned.get("message") or "",
+            email=cleaned.get("email") or "",
+            phone=cleaned.get("phone") or "",
+            postcode=cleaned.get("postcode") or "",
+            topic=topic,
+            sms_consent=bool(cleaned.get("sms_consent")),
+            preferred_channel=cleaned.get("preferred_channel") or FormSubmission.Answer.EMAIL,
+            attachments=cleaned.get("attachments") or [],
+            orientation_id=orientation_id,
+            origin=origin,
+        )
+
 
 def new_submission_token():
     """A token the form carries, so that posting it twice (a double click, a

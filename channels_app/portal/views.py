@@ -180,92 +180,66 @@ def topic(request, portal, owner, slug):
     )
 
 
-def _submission_response(request, portal, ticket):
-    return redirect(f"{portal.base}merci/{followup_token(ticket)}/")
-
-
-@require_http_methods(["GET", "POST"])
-@portal_page
-def write(request, portal):
+def _form_page(request, portal, form_class, template, submit):
+    """A public form: checks, then ``submit(request_, cleaned_data,
+    submission_id)`` makes the ticket; a confirmation page follows."""
     topic_ = _chosen_topic(request, portal)
     if request.method == "POST":
         if _too_large(request):
             return _refuse(request, portal, 413, _("What you sent is too large. Attach fewer or smaller files."))
-        form = ContactForm(request.POST, request.FILES)
-        if form.is_robot():
-            return _refuse(request, portal, 400, _("Your message could not be sent."))
-        if not ratelimit.allow_ip(request, "submit"):
-            return _refuse(request, portal, 429, _("Too many requests sent from your connection; try again later."))
-        if form.is_valid():
-            data = form.cleaned_data
-            identity = data["email"] or data["phone"]
-            if not ratelimit.allow_contact("submit", identity):
-                return _refuse(request, portal, 429, _("You have sent many requests recently; try again later."))
-            try:
-                ticket, _created = submit_request(
-                    portal,
-                    Request(
-                        name=data["name"],
-                        message=data["message"],
-                        email=data["email"],
-                        phone=data["phone"],
-                        postcode=data["postcode"],
-                        topic=topic_,
-                        sms_consent=data["sms_consent"],
-                        preferred_channel=data["preferred_channel"],
-                        attachments=data["attachments"],
-                        orientation_id=data.get("orientation"),
-                        origin=request.META.get("HTTP_REFERER", ""),
-                    ),
-                    read_submission_token(data["submission"]),
-                )
-            except SubmissionRefused as error:
-                form.add_error(None, str(error))
-            else:
-                return _submission_response(request, portal, ticket)
-    else:
-        form = ContactForm(
-            initial={"submission": new_submission_token(), "orientation": request.GET.get("orientation") or None}
-        )
-    return render(request, "portal/write.html", {"portal": portal, "form": form, "topic": topic_})
-
-
-@require_http_methods(["GET", "POST"])
-@portal_page
-def callback(request, portal):
-    topic_ = _chosen_topic(request, portal)
-    if request.method == "POST":
-        form = CallbackForm(request.POST)
+        form = form_class(request.POST, request.FILES)
         if form.is_robot():
             return _refuse(request, portal, 400, _("Your request could not be sent."))
         if not ratelimit.allow_ip(request, "submit"):
             return _refuse(request, portal, 429, _("Too many requests sent from your connection; try again later."))
         if form.is_valid():
             data = form.cleaned_data
+            if not ratelimit.allow_contact("submit", data.get("email") or data.get("phone")):
+                return _refuse(request, portal, 429, _("You have sent many requests recently; try again later."))
             try:
-                ticket, _created = request_callback(
-                    portal,
-                    Request(
-                        name=data["name"],
-                        message=data["message"],
-                        phone=data["phone"],
-                        postcode=data["postcode"],
+                ticket, _created = submit(
+                    Request.from_form(
+                        data,
                         topic=topic_,
                         orientation_id=data.get("orientation"),
                         origin=request.META.get("HTTP_REFERER", ""),
                     ),
-                    data["slots"],
+                    data,
                     read_submission_token(data["submission"]),
                 )
             except SubmissionRefused as error:
                 form.add_error(None, str(error))
             else:
-                return _submission_response(request, portal, ticket)
+                return redirect(f"{portal.base}merci/{followup_token(ticket)}/")
     else:
-        form = CallbackForm(
+        form = form_class(
             initial={"submission": new_submission_token(), "orientation": request.GET.get("orientation") or None}
         )
-    return render(request, "portal/callback.html", {"portal": portal, "form": form, "topic": topic_})
+    return render(request, template, {"portal": portal, "form": form, "topic": topic_})
+
+
+@require_http_methods(["GET", "POST"])
+@portal_page
+def write(request, portal):
+    return _form_page(
+        request,
+        portal,
+        ContactForm,
+        "portal/write.html",
+        lambda request_, data, submission_id: submit_request(portal, request_, submission_id),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@portal_page
+def callback(request, portal):
+    return _form_page(
+        request,
+        portal,
+        CallbackForm,
+        "portal/callback.html",
+        lambda request_, data, submission_id: request_callback(portal, request_, data["slots"], submission_id),
+    )
 
 
 @portal_page
