@@ -2,7 +2,17 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from contacts.models import Absence, AgentProfile, Attachment, Contact, Message, Outbox, Ticket, TicketEvent
+from contacts.models import (
+    Absence,
+    AccessLog,
+    AgentProfile,
+    Attachment,
+    Contact,
+    Message,
+    Outbox,
+    Ticket,
+    TicketEvent,
+)
 from contacts.services.outbox import requeue
 
 
@@ -117,6 +127,14 @@ class TicketAdmin(VisibleTicketsMixin, admin.ModelAdmin):
     raw_id_fields = ["contact"]
     inlines = [MessageInline, EventInline]
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from contacts.services.audit import record_access
+
+        ticket = self.get_queryset(request).select_related("topic").filter(pk=object_id).first()
+        if ticket is not None:
+            record_access(request.user, ticket, what="admin")
+        return super().change_view(request, object_id, form_url, extra_context)
+
 
 class AttachmentInline(ReadOnlyInline):
     model = Attachment
@@ -180,3 +198,38 @@ class AgentProfileAdmin(admin.ModelAdmin):
     list_filter = ["organisation", "role", "is_available", "on_call"]
     filter_horizontal = ["services"]
     inlines = [AbsenceInline]
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(admin.ModelAdmin):
+    """Read by the organisation's administrators: who opened which sensitive
+    request or document."""
+
+    list_display = ["at", "user", "ticket", "attachment", "what"]
+    list_filter = ["ticket__organisation"]
+    date_hierarchy = "at"
+    search_fields = ["ticket__reference", "user__username"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("user", "ticket", "attachment")
+        if request.user.is_superuser:
+            return queryset
+        profile = AgentProfile.objects.filter(user=request.user).first()
+        if profile is None or profile.role != AgentProfile.Role.ADMINISTRATOR:
+            return queryset.none()
+        return queryset.filter(ticket__organisation_id=profile.organisation_id)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_data_controller(request.user)
+
+    def has_module_permission(self, request):
+        return _is_data_controller(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

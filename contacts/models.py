@@ -464,3 +464,30 @@ class Absence(models.Model):
 
     def __str__(self):
         return f"{self.agent}: {self.starts_at:%Y-%m-%d} → {self.ends_at:%Y-%m-%d}"
+
+
+class AccessLog(models.Model):
+    """Who opened which sensitive ticket or document, when (audit)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
+    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="access_log", verbose_name=_("ticket"))
+    attachment = models.ForeignKey(
+        Attachment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("document"),
+    )
+    what = models.CharField(_("opened"), max_length=200, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("access to a sensitive request")
+        verbose_name_plural = _("accesses to sensitive requests")
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.user} → {self.ticket} ({self.at:%Y-%m-%d %H:%M})"
