@@ -15,6 +15,7 @@ urlpatterns = [
     path("agents/", include("contacts.inbox.urls")),
     path("indicateurs/", include("contacts.indicators.urls")),
     path("api/", include("channels_app.api.urls")),
+    path("", include("contacts.second_factor")),
     path("", include("channels_app.portal.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
