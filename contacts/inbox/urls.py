@@ -6,7 +6,6 @@ app_name = "inbox"
 
 urlpatterns = [
     path("", views.inbox, name="index"),
-    path("compteurs/", views.counts, name="counts"),
     path("disponibilite/", views.availability, name="availability"),
     path("connexion/", views.LoginView.as_view(), name="login"),
     path("deconnexion/", views.LogoutView.as_view(), name="logout"),

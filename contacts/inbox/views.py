@@ -98,17 +98,6 @@ def _view_items(counts):
     return [{"view": view, "count": counts[slug]} for slug, view in queries.VIEWS.items()]
 
 
-@require_GET
-@agent_required
-def counts(request):
-    """The per-view counts alone (refreshed by htmx after live updates)."""
-    context = {
-        "view_items": _view_items(queries.view_counts(request.user, request.agent)),
-        "view": queries.VIEWS.get(request.GET.get("view") or queries.DEFAULT_VIEW),
-    }
-    return render(request, "inbox/_views.html", context)
-
-
 def _ticket_page(request, ticket, status=200, **forms):
     profile = request.agent
     organisation = profile.organisation
