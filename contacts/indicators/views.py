@@ -196,6 +196,7 @@ class IndicatorAPI(APIView):
 
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsManager]
+    schema = None  # not part of the public API schema (/api/schema/): agents' session only
 
     def get(self, request, key):
         if key not in INDICATORS:

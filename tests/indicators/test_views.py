@@ -145,3 +145,14 @@ def test_json_api(as_user):
     response = as_user("mona").get("/indicateurs/api/nothing/", WEEK)
     assert response.status_code == 404
     assert response.json() == {"errors": ["Indicateur inconnu « nothing »."]}
+
+
+def test_a_superuser_chooses_the_organisation(as_user, world):
+    client = as_user("root")
+    page = client.get("/indicateurs/", WEEK).content.decode()
+    assert '<option value="autre">Commune voisine</option>' in page
+    response = client.get("/indicateurs/api/volumes/", {**WEEK, "organisation": "autre"})
+    figures = {f["key"]: f["value"] for f in response.json()["figures"]}
+    assert figures["total"] == 1
+    response = client.get("/indicateurs/api/volumes/", WEEK)
+    assert {f["key"]: f["value"] for f in response.json()["figures"]}["total"] == 7
