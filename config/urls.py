@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/anymail/", include("anymail.urls")),
     path("sms/", include("channels_app.sms.urls")),
+    path("agents/discussion/", include("channels_app.chat.urls")),
     path("agents/", include("contacts.inbox.urls")),
     path("indicateurs/", include("contacts.indicators.urls")),
     path("api/", include("channels_app.api.urls")),

@@ -55,3 +55,12 @@ def _fresh_matcher():
     matcher.reset_cache()
     search.reset_cache()
     revision.forget()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's synchronous API keeps an event loop
+    in the test thread for the rest of the session, which other tests'
+    async_to_sync calls (live updates, chat pushes) cannot share."""
+    browser = [item for item in items if "/tests/e2e/" in str(item.path)]
+    others = [item for item in items if "/tests/e2e/" not in str(item.path)]
+    items[:] = others + browser

@@ -201,7 +201,10 @@ def transfer(ticket, actor, service, reason):
     reason = (reason or "").strip()
     if not reason:
         raise TicketActionError(_("A transfer needs a reason."))
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("service").get(pk=ticket.pk)
+    # Locked without a join: after waiting for another transaction's lock,
+    # PostgreSQL rechecks the ticket row only, and a joined row could come
+    # back empty. The service is read once the row is ours.
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if ticket.service_id == service.pk:
         raise TicketActionError(_("The ticket is already in this service."))
     previous = ticket.service
@@ -223,7 +226,7 @@ def transfer(ticket, actor, service, reason):
 @transaction.atomic
 def change_topic(ticket, actor, topic):
     """An agent says what the request is really about: a routing correction."""
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("topic").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)  # no join under the lock (see transfer)
     if ticket.topic_id == (topic.pk if topic else None):
         return ticket
     previous = ticket.topic
