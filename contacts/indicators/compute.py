@@ -17,6 +17,7 @@ from contacts.channels import Channel
 from contacts.indicators.clock import Calendars, Epoch, active_hours, pauses, percentile, working_days_deadline
 from contacts.indicators.results import Figure, Indicator, Table, rounded, share
 from contacts.models import AgentProfile, Outbox, Ticket, TicketEvent
+from kb.models import Service
 
 OPEN_STATUSES = [Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING]
 WAITING_FOR_US = [Ticket.Status.NEW, Ticket.Status.OPEN]
@@ -503,6 +504,22 @@ def transfer_counts(scope):
     )
 
 
+def service_names(labels):
+    """{"organisation/slug" (as transfer events record a service): its name}."""
+    wanted = [label.split("/", 1) for label in labels if label and "/" in label]
+    if not wanted:
+        return {}
+    condition = Q()
+    for organisation, slug in wanted:
+        condition |= Q(organisation__slug=organisation, slug=slug)
+    return {
+        f"{organisation}/{slug}": name
+        for organisation, slug, name in Service.objects.filter(condition).values_list(
+            "organisation__slug", "slug", "name"
+        )
+    }
+
+
 def transfers(scope):
     counts = transfer_counts(scope)
     total = scope.cohort.count()
@@ -516,6 +533,8 @@ def transfers(scope):
         .annotate(n=Count("pk"))
         .order_by("-n", "source", "target")
     )
+    pairs = list(pairs)
+    names = service_names({r["source"] for r in pairs} | {r["target"] for r in pairs})
     return Indicator(
         "transfers",
         _("Transfers between services"),
@@ -536,7 +555,14 @@ def transfers(scope):
                 "pairs",
                 _("Between which services"),
                 [_("From"), _("To"), _("Transfers")],
-                [[r["source"] or _("No service"), r["target"] or "", r["n"]] for r in pairs],
+                [
+                    [
+                        names.get(r["source"], r["source"]) or _("No service"),
+                        names.get(r["target"], r["target"]) or "",
+                        r["n"],
+                    ]
+                    for r in pairs
+                ],
                 chart=2,
             )
         ],

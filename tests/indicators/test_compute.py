@@ -143,8 +143,8 @@ def test_transfers_routing_reopening(world):
     values, _previous, indicator = figures(scope_for(world), "transfers")
     assert values == {"once": 16.7, "twice": 16.7, "transferred": 1}
     assert indicator.table("pairs").rows == [
-        ["demo/accueil", "demo/insertion", 1],
-        ["demo/insertion", "demo/autonomie", 1],
+        ["Accueil général", "Direction de l'insertion et de l'emploi", 1],
+        ["Direction de l'insertion et de l'emploi", "Direction de l'autonomie", 1],
     ]
     values, _previous, indicator = figures(scope_for(world), "routing")
     assert values == {"accuracy": 66.7, "corrected": 2}  # t3 (service) and t6 (topic)

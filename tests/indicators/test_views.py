@@ -141,7 +141,10 @@ def test_json_api(as_user):
     assert data["previous_period"] == {"start": "2026-03-23", "end": "2026-03-29"}
     figures = {f["key"]: (f["value"], f["previous"]) for f in data["figures"]}
     assert figures == {"once": (16.7, 0.0), "twice": (16.7, 0.0), "transferred": (1, 0)}
-    assert data["tables"][0]["rows"] == [["demo/accueil", "demo/insertion", 1], ["demo/insertion", "demo/autonomie", 1]]
+    assert data["tables"][0]["rows"] == [
+        ["Accueil général", "Direction de l'insertion et de l'emploi", 1],
+        ["Direction de l'insertion et de l'emploi", "Direction de l'autonomie", 1],
+    ]
     response = as_user("mona").get("/indicateurs/api/nothing/", WEEK)
     assert response.status_code == 404
     assert response.json() == {"errors": ["Indicateur inconnu « nothing »."]}
