@@ -1,4 +1,4 @@
-"""The public pages under load, on the production set-up: uvicorn with two
+"""The public pages under load, on the production set-up: gunicorn with two
 workers on PostgreSQL and Redis, wrk on loopback.
 
 Three runs in one: the topic search (the API the search-as-you-type calls),
@@ -112,9 +112,32 @@ def to_ms(value, unit):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
+# Appended to every script: the HTTP status codes seen, per thread, printed at the end.
+STATUS_LUA = """
+local all_threads = {}
+local previous_setup = setup
+setup = function(thread)
+  table.insert(all_threads, thread)
+  if previous_setup then previous_setup(thread) end
+end
+statuses = {}
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+done = function(summary, latency, requests)
+  for _, thread in ipairs(all_threads) do
+    local seen = thread:get("statuses")
+    for status, count in pairs(seen) do
+      io.write(string.format("STATUS %d %d\\n", status, count))
+    end
+  end
+end
+"""
+
+
 def run_wrk(url, script, duration, connections):
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(script)
+        handle.write(script + STATUS_LUA)
     try:
         out = subprocess.run(
             ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", handle.name, url],
@@ -126,6 +149,9 @@ def run_wrk(url, script, duration, connections):
         os.unlink(handle.name)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     latency = {q: to_ms(v, u) for q, v, u in re.findall(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)}
+    statuses = {}
+    for status, count in re.findall(r"^STATUS (\d+) (\d+)$", out, re.M):
+        statuses[status] = statuses.get(status, 0) + int(count)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     return {
@@ -133,6 +159,7 @@ def run_wrk(url, script, duration, connections):
         "p50_ms": round(latency.get("50", 0), 2),
         "p99_ms": round(latency.get("99", 0), 2),
         "non_2xx": int(errors.group(1)) if errors else 0,
+        "statuses": statuses,
         "socket_errors": socket_errors.group(1).strip() if socket_errors else "",
     }
 
@@ -155,8 +182,9 @@ def prepare():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
@@ -173,21 +201,22 @@ def main():
         "PYTHONPATH": f"{extra}{os.pathsep}{ROOT}",
         "DJANGO_SETTINGS_MODULE": "bench_settings",
         "DATABASE_URL": f"{PG}/{BENCH_DATABASE}",
-        "DB_CONN_MAX_AGE": os.environ.get("DB_CONN_MAX_AGE", "60"),
+        "DB_CONN_MAX_AGE": "60",
     }
+    # The production HTTP set-up: gunicorn's synchronous workers (websockets
+    # are served apart, by an ASGI server).
     server = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
+            str(Path(sys.executable).parent / "gunicorn"),
+            "config.wsgi:application",
             "--workers",
             str(args.workers),
-            "--no-access-log",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(args.threads),
+            "--bind",
+            f"127.0.0.1:{port}",
             "--log-level",
             "warning",
         ],
@@ -214,7 +243,7 @@ def main():
     emit(
         {
             "bench": "portal",
-            "server": f"uvicorn, {args.workers} workers, PostgreSQL, Redis",
+            "server": f"gunicorn, {args.workers} workers x {args.threads} threads, PostgreSQL, Redis",
             "connections": args.connections,
             "duration_s": args.duration,
             "hello": hello,

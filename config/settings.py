@@ -119,6 +119,15 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_SERVER_SIDE_BINDING"):
     # Server-side parameters let psycopg prepare the statements it sees often.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL"):
+    # Under an ASGI server every request runs in a thread of its own: a pool
+    # (psycopg_pool) shares a few connections instead of one per thread.
+    # Needs DB_CONN_MAX_AGE=0 (the default).
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(os.environ.get("DB_POOL_MIN", "2")),
+        "max_size": int(os.environ.get("DB_POOL_MAX", "20")),
+        "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for each other instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
