@@ -71,7 +71,7 @@ def session_cookie(user):
 
 
 def start_server(port):
-    env = {**os.environ, "DATABASE_URL": f"{PG}/{BENCH_DATABASE}", "DB_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "DATABASE_URL": f"{PG}/{BENCH_DATABASE}", "DB_POOL": "1", "LOG_LEVEL": "WARNING"}
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
         + ["--no-access-log", "--log-level", "warning", "--ws", "websockets-sansio"],
