@@ -159,3 +159,19 @@ class TopicForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["topic"].queryset = Topic.objects.filter(organisation=organisation).order_by("title")
         self.fields["topic"].empty_label = _("No topic")
+
+
+class DocumentsForm(forms.Form):
+    """Documents the citizen must provide, by a date: they are told now and
+    reminded before it (SMS, else email)."""
+
+    text = forms.CharField(
+        label=_("Documents to provide"),
+        widget=forms.Textarea({"rows": 3}),
+        error_messages={"required": _("Say which documents the citizen must provide.")},
+    )
+    due_date = forms.DateField(
+        label=_("To provide by"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter a date, e.g. 2026-12-31.")},
+    )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("deconnexion/", views.LogoutView.as_view(), name="logout"),
     path("demandes/<str:reference>/", views.ticket_detail, name="ticket"),
     path("demandes/<str:reference>/repondre/", views.reply, name="reply"),
+    path("demandes/<str:reference>/pieces/", views.request_documents, name="documents"),
     path("demandes/<str:reference>/note/", views.note, name="note"),
     path("demandes/<str:reference>/prendre/", views.claim, name="claim"),
     path("demandes/<str:reference>/attribuer/", views.assign, name="assign"),

@@ -16,6 +16,7 @@ from contacts.inbox import actions, queries, timeline
 from contacts.inbox.access import agent_required, may_reassign, visible_ticket, with_csp
 from contacts.inbox.forms import (
     AssignForm,
+    DocumentsForm,
     FilterForm,
     NoteForm,
     PriorityForm,
@@ -126,6 +127,7 @@ def _ticket_page(request, ticket, status=200, **forms):
         "status_form": forms.get("status_form") or StatusForm(initial={"status": ticket.status}),
         "priority_form": forms.get("priority_form") or PriorityForm(initial={"priority": ticket.priority}),
         "topic_form": forms.get("topic_form") or TopicForm(organisation=organisation, initial={"topic": ticket.topic}),
+        "documents_form": forms.get("documents_form") or DocumentsForm(),
         "action_error": forms.get("action_error"),
         "may_reassign": may_reassign(profile, ticket, request.user),
         "now": timezone.now(),
@@ -358,3 +360,21 @@ def _next_or_index(request):
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return reverse("inbox:index")
+
+
+@require_POST
+@agent_required
+def request_documents(request, reference):
+    """Ask the citizen for documents by a date: they are told now, reminded
+    before it, and the request waits for them (the SLA clock pauses)."""
+    ticket = visible_ticket(request, reference)
+    form = DocumentsForm(request.POST)
+
+    def ask(data):
+        from contacts.services.notifications import request_documents as ask_for
+
+        ask_for(ticket, request.user, data["text"], data["due_date"])
+        if ticket.status != Ticket.Status.PENDING and ticket.can_transition(Ticket.Status.PENDING):
+            services.change_status(ticket, Ticket.Status.PENDING, request.user)
+
+    return _act(request, ticket, "documents_form", form, ask, _("Documents requested: the citizen is told."))
