@@ -27,6 +27,7 @@ from contacts.inbox.forms import (
 )
 from contacts.inbox.replies import TemplateChoice, render_reply_template, templates_for
 from contacts.models import Attachment, Ticket
+from contacts.services.audit import record_access
 
 
 class LoginView(auth_views.LoginView):
@@ -145,7 +146,9 @@ def _article_of(topic):
 @require_GET
 @agent_required
 def ticket_detail(request, reference):
-    return _ticket_page(request, visible_ticket(request, reference))
+    ticket = visible_ticket(request, reference)
+    record_access(request.user, ticket, what="page")
+    return _ticket_page(request, ticket)
 
 
 def _done(request, ticket, text):
@@ -328,11 +331,12 @@ def attachment(request, pk):
     """A document of a ticket the agent may see; 404 otherwise."""
     found = (
         Attachment.objects.filter(pk=pk, message__ticket__in=Ticket.objects.visible_to(request.user))
-        .only("filename", "content_type", "file")
+        .select_related("message__ticket__topic")
         .first()
     )
     if found is None:
         raise Http404("no such attachment")
+    record_access(request.user, found.message.ticket, attachment=found)
     try:
         handle = found.file.open("rb")
     except FileNotFoundError as exc:

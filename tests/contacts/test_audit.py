@@ -53,3 +53,36 @@ def test_the_admin_logs_openings_and_only_administrators_read_the_log(organisati
     AgentProfile.objects.create(user=chief, organisation=organisation, role=AgentProfile.Role.ADMINISTRATOR)
     client.force_login(chief)
     assert ticket.reference in client.get("/admin/contacts/accesslog/").content.decode()
+
+
+def test_the_inbox_logs_openings_of_sensitive_tickets_and_documents(organisation, client):
+    from contacts.inbound import InboundAttachment
+
+    sensitive = _ticket(organisation, True)
+    plain = _ticket(organisation, False)
+    message = ingest(
+        InboundMessage(
+            channel="email",
+            external_id="<doc-sensitive@x>",
+            organisation=organisation,
+            sender_email="lea@example.org",
+            subject=f"Re: [{sensitive.reference}]",
+            text="La pièce",
+            attachments=[InboundAttachment("certificat.pdf", "application/pdf", b"%PDF-1.4\n%%EOF\n")],
+        )
+    ).message
+    agent = get_user_model().objects.create_user("agent2", password="x")
+    AgentProfile.objects.create(user=agent, organisation=organisation).services.set(organisation.services.all())
+    from kb.models import TopicService
+
+    for ticket in (sensitive, plain):
+        TopicService.objects.get_or_create(topic=ticket.topic, service=organisation.services.first())
+        Ticket.objects.filter(pk=ticket.pk).update(service=organisation.services.first())
+    client.force_login(agent)
+    assert client.get(f"/agents/demandes/{plain.reference}/").status_code == 200
+    assert not AccessLog.objects.exists()
+    assert client.get(f"/agents/demandes/{sensitive.reference}/").status_code == 200
+    attachment = message.attachments.get()
+    assert client.get(f"/agents/pieces/{attachment.pk}/").status_code == 200
+    logged = list(AccessLog.objects.order_by("at").values_list("ticket", "attachment", "what"))
+    assert logged == [(sensitive.pk, None, "page"), (sensitive.pk, attachment.pk, "certificat.pdf")]
