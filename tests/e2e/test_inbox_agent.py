@@ -8,24 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from contacts.models import Outbox, Ticket, TicketEvent
-from tests.e2e.conftest import ARTEFACTS
 from tests.inbox.world import PASSWORD, build_world
-
-
-@pytest.fixture
-def page(browser, request):
-    """The shared ``page`` with bypass_csp: the agent pages forbid inline
-    scripts (Content-Security-Policy), and axe-core is injected inline."""
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.split("::", 1)[-1])
-    try:
-        page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
-    finally:
-        context.close()
 
 
 @pytest.fixture

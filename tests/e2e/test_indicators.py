@@ -14,24 +14,6 @@ from tests.indicators.world import build_indicator_world
 
 
 @pytest.fixture
-def page(browser, request):
-    """The shared ``page`` with bypass_csp: the agent pages forbid inline
-    scripts (Content-Security-Policy), and axe-core is injected inline."""
-    context = browser.new_context(
-        locale="fr-FR", viewport={"width": 1280, "height": 900}, bypass_csp=True, accept_downloads=True
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.split("::", 1)[-1])
-    try:
-        page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
-    finally:
-        context.close()
-
-
-@pytest.fixture
 def world(live_server, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return build_indicator_world()
