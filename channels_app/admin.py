@@ -121,6 +121,16 @@ class OrientationAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        """An agent sees the orientations of their own organisation only."""
+        from contacts.models import AgentProfile
+
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        profile = AgentProfile.objects.filter(user=request.user).first()
+        return queryset.filter(organisation_id=profile.organisation_id) if profile else queryset.none()
+
 
 @admin.register(CallbackRequest)
 class CallbackRequestAdmin(admin.ModelAdmin):

@@ -241,6 +241,7 @@ PUBLIC_RATE_LIMITS = {
     "followup": (int(os.environ.get("RATE_FOLLOWUP_PER_HOUR", "120")), 3600),
     "relink": (int(os.environ.get("RATE_RELINK_PER_HOUR", "10")), 3600),
     "relink:contact": (3, 3600),
+    "chat": (int(os.environ.get("RATE_CHAT_PER_HOUR", "30")), 3600),
 }
 
 REST_FRAMEWORK = {

@@ -34,6 +34,18 @@ def needs_second_factor(user):
     return AgentProfile.objects.filter(user=user, role__in=ROLES).exists()
 
 
+def websocket_allowed(scope):
+    """Whether a websocket's user may connect: administrators and managers
+    only once their session gave the second factor (like the pages)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    user = scope.get("user")
+    if not getattr(settings, "OTP_REQUIRED", False) or not needs_second_factor(user):
+        return True
+    session = scope.get("session")
+    return bool(session and session.get(DEVICE_ID_SESSION_KEY))
+
+
 class SecondFactorMiddleware:
     """After django_otp's OTPMiddleware: sends an administrator or manager
     who has not given a code yet to the second-factor page."""

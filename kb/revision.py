@@ -64,15 +64,18 @@ def pinned():
         _state.pinned = None
 
 
-def memoised(key, build):
+def memoised(key, build, keep_misses=True):
     """``build()``, computed once per revision in this process and kept under
-    ``key`` (which names what it is and for whom, e.g. ("rules", org_id))."""
+    ``key`` (which names what it is and for whom, e.g. ("rules", org_id)).
+    ``keep_misses=False`` for keys that come from outside (URLs): a None is
+    not kept, so unknown keys cannot grow the memo."""
     revision = current()
     hit = _memo.get(key)
     if hit is not None and hit[0] == revision:
         return hit[1]
     value = build()
-    _memo[key] = (revision, value)
+    if value is not None or keep_misses:
+        _memo[key] = (revision, value)
     return value
 
 

@@ -6,9 +6,10 @@ allowed origins (CORS answers only those); rate limits as on the pages.
 
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +27,11 @@ from kb.revision import pinned
 CORS_HEADERS = "Content-Type, Accept-Language"
 
 
+class TooLarge(APIException):
+    status_code = 413
+    default_detail = gettext_lazy("What you sent is too large. Attach fewer or smaller files.")
+
+
 class WidgetAPIView(APIView):
     """Resolves the widget from the URL, checks the Origin, answers CORS."""
 
@@ -37,6 +43,8 @@ class WidgetAPIView(APIView):
             return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
+        if ratelimit.body_too_large(request._request):
+            raise TooLarge()
         super().initial(request, *args, **kwargs)
         try:
             self.portal = portal_for(widget_key=kwargs["key"])
@@ -96,9 +104,7 @@ class TopicOrientation(WidgetAPIView):
         answer = answer_for(self.portal.organisation, topic, postcode)
         orientation = None
         if answer.service is not None and not answer.needs_narrowing:
-            orientation = record_orientation(
-                self.portal.organisation, answer, channel="api", widget=self.portal.widget, postcode=postcode
-            ).pk
+            orientation = self._orientation_once(answer, postcode)
         data = {
             "topic": f"{topic.organisation.slug}/{topic.slug}",
             "title": topic.title,
@@ -109,6 +115,21 @@ class TopicOrientation(WidgetAPIView):
             "orientation": orientation,
         }
         return Response(s.OrientationSerializer(data).data)
+
+    def _orientation_once(self, answer, postcode):
+        """An answer shown again to the same client within the hour is the
+        same orientation (the indicator counts citizens, not page views)."""
+        from django.core.cache import cache
+
+        client = ratelimit.client_ip(self.request._request)
+        key = f"orientation:{self.portal.widget.pk}:{answer.topic.pk}:{postcode}:{client}"
+        known = cache.get(key)
+        if known is None:
+            known = record_orientation(
+                self.portal.organisation, answer, channel="api", widget=self.portal.widget, postcode=postcode
+            ).pk
+            cache.set(key, known, 3600)
+        return known
 
 
 def _form_data(request, fields):
@@ -207,6 +228,8 @@ class CallbackCreate(WidgetAPIView):
             raise ValidationError(_form_errors(form))
         topic = _topic(self.portal, shape.validated_data.get("topic"))
         clean = form.cleaned_data
+        if not ratelimit.allow_contact("submit", clean["phone"]):
+            raise Throttled(detail=_("You have sent many requests recently; try again later."))
         try:
             ticket, created = request_callback(
                 self.portal,

@@ -16,11 +16,14 @@ import time
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from channels_app.chat import services
 from channels_app.models import Conversation
+from channels_app.portal import ratelimit
+from contacts.second_factor import websocket_allowed
 
 
 def _origin(scope):
@@ -184,6 +187,10 @@ class CitizenChat(ChatConsumer):
                 token, self.portal.organisation
             )
         if conversation is None:
+            client = (self.scope.get("client") or ("",))[0]
+            limit, window = settings.PUBLIC_RATE_LIMITS["chat"]
+            if not ratelimit.hit("chat:ip", client, limit, window):
+                await self.refuse(_("Too many conversations from your connection; try again later."), 4429)
             conversation = await database_sync_to_async(services.start)(self.portal.organisation, self.portal.widget)
         self.conversation = conversation
         await self.channel_layer.group_add(conversation.group, self.channel_name)
@@ -200,6 +207,9 @@ class AgentChat(ChatConsumer):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
+            return
+        if not await database_sync_to_async(websocket_allowed)(self.scope):
+            await self.close(code=4403)
             return
         pk = self.scope["url_route"]["kwargs"]["pk"]
         self.conversation = await database_sync_to_async(self._visible)(user, pk)

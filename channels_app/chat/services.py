@@ -16,6 +16,7 @@ from channels_app.chat import assistant
 from channels_app.models import ChatEntry, Conversation, Orientation
 from contacts.channels import Channel
 from contacts.inbound import InboundMessage
+from contacts.models import Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +206,10 @@ def hand_over(conversation, name, email="", phone=""):
     conversation.refresh_from_db()
     if conversation.ticket_id:
         return conversation
+    from channels_app.portal import ratelimit
+
+    if not ratelimit.allow_contact("submit", email or phone):
+        raise ChatError(_("You have sent many requests recently; try again later."))
     with transaction.atomic():
         result = ingest(
             InboundMessage(
@@ -358,6 +363,9 @@ def send_transcript(conversation, email):
         validate_email(email)
     except ValidationError:
         raise ChatError(_("Enter a valid email address.")) from None
+    if Outbox.objects.filter(idempotency_key=f"transcript:{conversation.pk}").exists():
+        # Once per conversation: an anonymous socket must not be a mailer.
+        raise ChatError(_("The conversation has already been sent."))
     payload = {
         "subject": _("Your conversation with %(organisation)s") % {"organisation": conversation.organisation.name},
         "text": transcript_text(conversation),
@@ -366,7 +374,7 @@ def send_transcript(conversation, email):
         Channel.EMAIL,
         email,
         payload,
-        idempotency_key=f"transcript:{conversation.pk}:{email}:{conversation.last_seq}",
+        idempotency_key=f"transcript:{conversation.pk}",
         ticket=conversation.ticket,
     )
     append(conversation, Author.SYSTEM, _("The conversation will be sent to %(email)s.") % {"email": email})
@@ -386,7 +394,14 @@ def rate(conversation, score, comment=""):
             raise ChatError(_("You have already rated this answer. Thank you!"))
         locked.rating = score
         locked.save(update_fields=["rating"])
-        if locked.ticket_id and not locked.ticket.events.filter(kind=TicketEvent.Kind.RATED).exists():
-            record_event(locked.ticket, TicketEvent.Kind.RATED, score=score, comment=(comment or "")[:2000], via="chat")
+        ticket = locked.ticket
+        if (
+            ticket is not None
+            and ticket.status in (ticket.Status.RESOLVED, ticket.Status.CLOSED)
+            and not ticket.events.filter(kind=TicketEvent.Kind.RATED).exists()
+        ):
+            # The ticket's rating follows its own rule (once, when resolved);
+            # otherwise the citizen rates it later on the follow-up page.
+            record_event(ticket, TicketEvent.Kind.RATED, score=score, comment=(comment or "")[:2000], via="chat")
         append(locked, Author.SYSTEM, _("Thank you for your rating."), {"rating": score})
     return locked

@@ -1,6 +1,8 @@
-"""The citizen's follow-up page, without an account: a signed link names a
-ticket; the page lists that citizen's requests in the organisation, their
-public messages, and lets them reply, add documents and rate the answer."""
+"""The citizen's follow-up page, without an account: a signed link names one
+ticket; the page shows that request (status, public messages) and lets the
+citizen reply, add documents and rate the answer. A link opens its own
+request only: whoever submitted a form with someone's address must not read
+that person's other requests."""
 
 import datetime
 
@@ -39,15 +41,6 @@ def ticket_from_token(token):
     if ticket is None:
         raise LinkInvalid
     return ticket
-
-
-def citizen_tickets(ticket):
-    """The citizen's requests to this organisation, newest first."""
-    return (
-        Ticket.objects.filter(organisation=ticket.organisation, contact=ticket.contact)
-        .select_related("service")
-        .order_by("-created_at")
-    )
 
 
 def public_messages(ticket):

@@ -48,12 +48,13 @@ def topic_for(organisation, slug, owner_slug=None):
         queryset = Topic.objects.select_related("organisation", "parent__organisation")
         return queryset.filter(organisation__slug=owner, slug=slug).first()
 
-    return memoised(("portal-topic", owner, slug), load)
+    return memoised(("portal-topic", owner, slug), load, keep_misses=False)
 
 
 def answer_for(organisation, topic, postcode=""):
     questions = [
-        (question, list(question.choices.select_related("target__organisation"))) for question in topic.questions.all()
+        (question, list(question.choices.all()))
+        for question in topic.questions.prefetch_related("choices__target__organisation")
     ]
     children = list(topic.children.order_by("position", "title"))
     service, _reason = choose_service(topic.candidate_services(), postcode)

@@ -8,12 +8,13 @@ from django.core.cache import cache
 
 
 def client_ip(request):
-    """The client's address: REMOTE_ADDR, or the first X-Forwarded-For hop when
-    the deployment says a trusted proxy sets it."""
+    """The client's address: REMOTE_ADDR, or, when the deployment says a
+    trusted proxy sets X-Forwarded-For, the address that proxy appended (the
+    last one: the first ones are whatever the client wrote)."""
     if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
-            return forwarded.split(",")[0].strip()
+            return forwarded.split(",")[-1].strip()
     return request.META.get("REMOTE_ADDR", "")
 
 
@@ -41,3 +42,16 @@ def allow_ip(request, scope):
 def allow_contact(scope, identity):
     limit, window = settings.PUBLIC_RATE_LIMITS[f"{scope}:contact"]
     return hit(f"{scope}:contact", identity, limit, window)
+
+
+def body_too_large(request):
+    """A POST body over the limit, or of unknown length, is refused before
+    anything reads it."""
+    if request.method != "POST":
+        return False
+    try:
+        return not request.META.get("CONTENT_LENGTH") or int(request.META["CONTENT_LENGTH"]) > (
+            settings.FORM_MAX_REQUEST_BYTES
+        )
+    except ValueError:
+        return True

@@ -62,13 +62,15 @@ def portal_for(organisation_slug=None, widget_key=None):
     """The portal of a URL. Widgets and organisations are read once per
     knowledge-base revision (a change to either bumps it)."""
     if widget_key is not None:
-        widget = memoised(("portal-widget", widget_key), lambda: _widget(widget_key))
+        widget = memoised(("portal-widget", widget_key), lambda: _widget(widget_key), keep_misses=False)
         if widget is None:
             raise Http404(_("This contact form does not exist or was disabled."))
         organisation = widget.organisation
     else:
         widget = None
-        organisation = memoised(("portal-organisation", organisation_slug), lambda: _organisation(organisation_slug))
+        organisation = memoised(
+            ("portal-organisation", organisation_slug), lambda: _organisation(organisation_slug), keep_misses=False
+        )
         if organisation is None:
             raise Http404(_("This organisation has no contact form here."))
     return Portal(organisation=organisation, widget=widget)

@@ -2,6 +2,7 @@
 valid: one ticket through ``ingest()`` (which routes and acknowledges it),
 and beside it what only the form knows, in the same transaction."""
 
+import re
 from dataclasses import dataclass, field
 
 from django.core import signing
@@ -14,6 +15,7 @@ from contacts.channels import Channel
 from contacts.inbound import InboundAttachment, InboundMessage
 from contacts.models import normalise_email, normalise_phone
 from contacts.services import ingest
+from contacts.services.ingest import REFERENCE_RE
 
 SUBMISSION_SALT = "form-submission"
 SUBJECT_WORDS = 12
@@ -72,10 +74,13 @@ def read_submission_token(token):
 
 
 def _subject(request):
+    """The ticket's subject. The contact form always opens a new ticket: no
+    bracketed reference may thread it onto an existing one (the sender's
+    address is not verified)."""
     if request.topic is not None:
         return request.topic.title[:300]
-    words = request.message.split()
-    return " ".join(words[:SUBJECT_WORDS])[:300]
+    subject = " ".join(request.message.split()[:SUBJECT_WORDS])
+    return re.sub(REFERENCE_RE.pattern, "…", subject, flags=re.IGNORECASE)[:300]
 
 
 def _same_sender(ticket, request):
@@ -89,6 +94,9 @@ def _ingest(portal, inbound, request):
     result = ingest(inbound)
     if result.outcome == "duplicate" and not _same_sender(result.ticket, request):
         raise SubmissionRefused(_("This form was already sent; please start again."))
+    if result.outcome not in ("created", "duplicate"):
+        # Never hand out a link to a ticket this submission did not open.
+        raise SubmissionRefused(_("Your request could not be sent."))
     return result
 
 

@@ -52,7 +52,12 @@ def portal_page(view):
         with pinned():  # one read of the knowledge-base revision per request
             portal = portal_for(organisation_slug=organisation, widget_key=widget)
             request.portal = portal
-            response = view(request, portal, **kwargs)
+            if ratelimit.body_too_large(request):
+                response = _refuse(
+                    request, portal, 413, _("What you sent is too large. Attach fewer or smaller files.")
+                )
+            else:
+                response = view(request, portal, **kwargs)
         if portal.widget is None:
             response["X-Frame-Options"] = "DENY"
         return _framing_headers(response, portal)
@@ -82,13 +87,6 @@ def same_origin_post(view):
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def _too_large(request):
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0) > settings.FORM_MAX_REQUEST_BYTES
-    except ValueError:
-        return True
 
 
 def _refuse(request, portal, status, message):
@@ -185,8 +183,6 @@ def _form_page(request, portal, form_class, template, submit):
     submission_id)`` makes the ticket; a confirmation page follows."""
     topic_ = _chosen_topic(request, portal)
     if request.method == "POST":
-        if _too_large(request):
-            return _refuse(request, portal, 413, _("What you sent is too large. Attach fewer or smaller files."))
         form = form_class(request.POST, request.FILES)
         if form.is_robot():
             return _refuse(request, portal, 400, _("Your request could not be sent."))
@@ -284,6 +280,13 @@ def followup_page(request, token):
         return render(
             request, "portal/refused.html", {"message": _("Too many requests; please wait a little.")}, status=429
         )
+    if ratelimit.body_too_large(request):
+        return render(
+            request,
+            "portal/refused.html",
+            {"message": _("What you sent is too large. Attach fewer or smaller files.")},
+            status=413,
+        )
     try:
         ticket = followup.ticket_from_token(token)
     except followup.LinkExpired:
@@ -292,18 +295,10 @@ def followup_page(request, token):
         return _link_problem(request, expired=False)
     portal = _followup_portal(ticket)
     selected = ticket
-    requested = request.GET.get("demande") or request.POST.get("demande")
-    tickets = list(followup.citizen_tickets(ticket))
-    if requested:
-        selected = next((t for t in tickets if t.reference == requested), None)
-        if selected is None:
-            raise Http404(_("This request does not exist."))
     reply_form = rating_form = None
     notice = ""
     action = request.POST.get("action")
     if request.method == "POST" and action == "reply" and followup.can_reply(selected):
-        if _too_large(request):
-            return _refuse(request, portal, 413, _("What you sent is too large. Attach fewer or smaller files."))
         reply_form = FollowupReplyForm(request.POST, request.FILES)
         if reply_form.is_valid() and not reply_form.is_robot():
             try:
@@ -314,7 +309,7 @@ def followup_page(request, token):
                 followup.reply(
                     selected, reply_form.cleaned_data["message"], reply_form.cleaned_data["attachments"], submission_id
                 )
-                return redirect(f"/suivi/{token}/?demande={selected.reference}&envoye=1#fil")
+                return redirect(f"/suivi/{token}/?envoye=1#fil")
     elif request.method == "POST" and action == "rate":
         rating_form = RatingForm(request.POST)
         if rating_form.is_valid():
@@ -323,7 +318,7 @@ def followup_page(request, token):
             except ValidationError as error:
                 rating_form.add_error(None, error)
             else:
-                return redirect(f"/suivi/{token}/?demande={selected.reference}&avis=1#avis")
+                return redirect(f"/suivi/{token}/?avis=1#avis")
     if request.GET.get("envoye"):
         notice = _("Your message has been added to your request.")
     elif request.GET.get("avis"):
@@ -336,7 +331,6 @@ def followup_page(request, token):
         {
             "portal": portal,
             "token": token,
-            "tickets": tickets,
             "ticket": selected,
             "messages_": followup.public_messages(selected),
             "can_reply": followup.can_reply(selected),
@@ -388,12 +382,7 @@ def followup_attachment(request, token, pk):
     except (followup.LinkInvalid, followup.LinkExpired):
         raise Http404(_("This document does not exist.")) from None
     attachment = (
-        Attachment.objects.filter(
-            pk=pk,
-            message__is_internal=False,
-            message__ticket__organisation=ticket.organisation,
-            message__ticket__contact=ticket.contact,
-        )
+        Attachment.objects.filter(pk=pk, message__is_internal=False, message__ticket=ticket)
         .select_related("message")
         .first()
     )

@@ -6,6 +6,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from contacts.inbox.live import organisation_group, ticket_group, user_group
 from contacts.models import AgentProfile, Ticket
+from contacts.second_factor import websocket_allowed
 
 
 @database_sync_to_async
@@ -39,7 +40,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         self.organisation_id = await _profile_of(user)
-        if self.organisation_id is None:
+        if self.organisation_id is None or not await database_sync_to_async(websocket_allowed)(self.scope):
             await self.close(code=4403)
             return
         self.user = user

@@ -375,10 +375,13 @@ def request_documents(request, reference):
     form = DocumentsForm(request.POST)
 
     def ask(data):
+        from django.db import transaction
+
         from contacts.services.notifications import request_documents as ask_for
 
-        ask_for(ticket, request.user, data["text"], data["due_date"])
-        if ticket.status != Ticket.Status.PENDING and ticket.can_transition(Ticket.Status.PENDING):
-            services.change_status(ticket, Ticket.Status.PENDING, request.user)
+        with transaction.atomic():  # the citizen is told only if the request waits for them
+            ask_for(ticket, request.user, data["text"], data["due_date"])
+            if ticket.status != Ticket.Status.PENDING and ticket.can_transition(Ticket.Status.PENDING):
+                services.change_status(ticket, Ticket.Status.PENDING, request.user)
 
     return _act(request, ticket, "documents_form", form, ask, _("Documents requested: the citizen is told."))

@@ -54,6 +54,13 @@ def ingest(inbound: InboundMessage, *, on_stored=None) -> IngestResult:
 
 def _ingest_once(inbound, on_stored):
     organisation = _validate(inbound)
+    # A message seen before (a retry, a double submit, an IMAP re-fetch) is
+    # answered by one indexed read, without running the pipeline (nor taking
+    # a reference number) only to roll it back; the INSERT's ON CONFLICT
+    # still settles two copies arriving at once.
+    existing = _existing(inbound)
+    if existing is not None:
+        return IngestResult("duplicate", existing.ticket, existing)
     for attempt in range(3):
         stored_files = []
         try:

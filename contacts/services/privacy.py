@@ -85,7 +85,10 @@ def purge_ticket(ticket, reason, actor=None):
             row.payload = {k: v for k, v in row.payload.items() if k in KEPT_PAYLOAD_KEYS} | {"purged": True}
             row.recipient = ""
             row.last_error = ""
-            row.save(update_fields=["payload", "recipient", "last_error"])
+            if row.status == Outbox.Status.QUEUED:  # nothing left to send it with, nor to
+                row.status = Outbox.Status.FAILED
+                row.last_error = "personal data erased"
+            row.save(update_fields=["payload", "recipient", "last_error", "status"])
         for event in ticket.events.all():
             scrubbed = {k: v for k, v in event.data.items() if k not in PERSONAL_EVENT_KEYS}
             if scrubbed != event.data:
@@ -150,9 +153,10 @@ def export_contact(contact):
     }
 
 
+@transaction.atomic
 def erase_contact(contact, actor=None):
     """The citizen asked to be forgotten: every ticket of theirs is closed and
-    purged now, and the contact anonymised."""
+    purged now, and the contact anonymised; all or nothing."""
     from contacts.services.tickets import change_status
 
     for ticket in contact.tickets.exclude(status=Ticket.Status.CLOSED):

@@ -28,11 +28,17 @@ def test_transcript_by_email_holds_the_whole_conversation(conversation):
     assert "Décrivez votre question" in row.payload["text"]
     with pytest.raises(services.ChatError, match="adresse e-mail valide"):
         services.send_transcript(conversation, "lea@")
+    with pytest.raises(services.ChatError, match="déjà été envoyée"):
+        services.send_transcript(conversation, "autre@example.org")  # once per conversation: not a mailer
     assert Outbox.objects.count() == 1
 
 
-def test_rating_once_and_on_the_ticket(conversation):
+def test_rating_once_and_on_the_ticket_when_resolved(conversation):
+    from contacts.models import Ticket
+
     services.hand_over(conversation, "Léa", "lea@example.org")
+    conversation.refresh_from_db()
+    Ticket.objects.filter(pk=conversation.ticket_id).update(status="resolved")
     conversation.refresh_from_db()
     with pytest.raises(services.ChatError, match="de 1 à 5"):
         services.rate(conversation, 9)
@@ -42,3 +48,11 @@ def test_rating_once_and_on_the_ticket(conversation):
     assert Conversation.objects.get().rating == 4
     event = conversation.ticket.events.get(kind=TicketEvent.Kind.RATED)
     assert event.data == {"score": 4, "comment": "Rapide", "via": "chat"}
+
+
+def test_rating_an_open_request_stays_on_the_conversation(conversation):
+    services.hand_over(conversation, "Léa", "lea@example.org")
+    conversation.refresh_from_db()
+    services.rate(conversation, 5)
+    assert Conversation.objects.get().rating == 5
+    assert not conversation.ticket.events.filter(kind=TicketEvent.Kind.RATED).exists()
