@@ -1,7 +1,10 @@
 """The inbox's views: parse, check, call a service, render."""
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -129,6 +132,8 @@ def _ticket_page(request, ticket, status=200, **forms):
         "priority_form": forms.get("priority_form") or PriorityForm(initial={"priority": ticket.priority}),
         "topic_form": forms.get("topic_form") or TopicForm(organisation=organisation, initial={"topic": ticket.topic}),
         "documents_form": forms.get("documents_form") or DocumentsForm(),
+        # A fresh one-time key per page: a double click sends once.
+        "once": uuid.uuid4().hex,
         "action_error": forms.get("action_error"),
         "may_reassign": may_reassign(profile, ticket, request.user),
         "now": timezone.now(),
@@ -174,10 +179,18 @@ def _act(request, ticket, form_name, form, operation, success):
     return _ticket_page(request, ticket, status=400, **{form_name: form})
 
 
+def _already_sent(request):
+    """The same form posted again (a double click, a resent request)."""
+    once = request.POST.get("once", "")[:64]
+    return bool(once) and not cache.add(f"inbox-once:{request.user.pk}:{once}", 1, 3600)
+
+
 @require_POST
 @agent_required
 def reply(request, reference):
     ticket = visible_ticket(request, reference)
+    if _already_sent(request):
+        return _done(request, ticket, _("This answer has already been sent."))
     form = ReplyForm(request.POST, request.FILES, channels=actions.reply_channels(ticket))
     if not form.fields["channel"].choices:
         return _ticket_page(
@@ -372,6 +385,8 @@ def request_documents(request, reference):
     """Ask the citizen for documents by a date: they are told now, reminded
     before it, and the request waits for them (the SLA clock pauses)."""
     ticket = visible_ticket(request, reference)
+    if _already_sent(request):
+        return _done(request, ticket, _("These documents have already been asked for."))
     form = DocumentsForm(request.POST)
 
     def ask(data):

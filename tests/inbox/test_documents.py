@@ -57,3 +57,17 @@ def test_a_past_date_or_no_text_is_refused(client, setup):
     response = client.post(f"/agents/demandes/{ticket.reference}/pieces/", {"text": "", "due_date": past})
     assert response.status_code == 400 and "Indiquez les pièces" in response.content.decode()
     assert not DocumentRequest.objects.exists()
+
+
+def test_a_double_click_sends_the_answer_once(client, setup):
+    import re
+
+    ticket = setup
+    page = client.get(f"/agents/demandes/{ticket.reference}/").content.decode()
+    once = re.search(r'name="once" value="([0-9a-f]+)"', page).group(1)
+    data = {"once": once, "channel": "email", "text": "Bonjour, voici la réponse."}
+    first = client.post(f"/agents/demandes/{ticket.reference}/repondre/", data)
+    second = client.post(f"/agents/demandes/{ticket.reference}/repondre/", data)
+    assert first.status_code == second.status_code == 302
+    assert ticket.messages.filter(direction="out", is_internal=False).count() == 1
+    assert Outbox.objects.filter(ticket=ticket, idempotency_key__startswith="message:").count() == 1
