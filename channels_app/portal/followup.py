@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from channels_app.links import read_followup_token
 from contacts.channels import Channel
 from contacts.inbound import InboundAttachment, InboundMessage
-from contacts.models import Contact, Message, Ticket, normalise_email, normalise_phone
+from contacts.models import Contact, Ticket, normalise_email, normalise_phone
 from contacts.services import ingest
 
 
@@ -117,7 +117,3 @@ def send_new_link(address):
             # A link asked for by SMS goes only to a number that accepts SMS.
             sent.append(send_sms(ticket, "link", context, idempotency_key=key, immediate=True))
     return sent
-
-
-def is_own_message(message):
-    return message.direction == Message.Direction.IN

@@ -191,14 +191,8 @@ def reply(request, reference):
     ticket = visible_ticket(request, reference)
     if _already_sent(request):
         return _done(request, ticket, _("This answer has already been sent."))
+    # Never empty: the follow-up page can always carry an answer.
     form = ReplyForm(request.POST, request.FILES, channels=actions.reply_channels(ticket))
-    if not form.fields["channel"].choices:
-        return _ticket_page(
-            request,
-            ticket,
-            status=400,
-            action_error=_("The citizen left neither an email address nor a phone number that accepts SMS."),
-        )
     return _act(
         request,
         ticket,
