@@ -25,15 +25,36 @@ def make_messages(count, seed=7):
     return plan
 
 
+ANALYZE_EVERY = 1000
+
+
+def analyze_now_and_then(i, connection):
+    """This machine's PostgreSQL runs without autovacuum, so its planner
+    never learns the tables' sizes and prefers a scan of an organisation's
+    whole index over the unique one. Production runs autovacuum: both runs
+    stand in for it with an ANALYZE every ANALYZE_EVERY messages, outside
+    the timings."""
+    if i % ANALYZE_EVERY != 0:
+        return 0.0
+    t0 = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return time.perf_counter() - t0
+
+
 def run_pipeline(plan, organisation):
+    from django.db import connection
+
     from contacts.inbound import InboundMessage
     from contacts.services import ingest
 
     references = {}
     latencies = []
     outcomes = {}
+    analyzing = 0.0
     start = time.perf_counter()
     for i, contact, kind in plan:
+        analyzing += analyze_now_and_then(i, connection)
         reference = references.get(contact) if kind == "threaded" else None
         subject = f"Re: [{reference}] complément" if reference else f"Demande {i}"
         inbound = InboundMessage(
@@ -50,8 +71,7 @@ def run_pipeline(plan, organisation):
         latencies.append(time.perf_counter() - t0)
         outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
         references.setdefault(contact, result.ticket.reference)
-    elapsed = time.perf_counter() - start
-    return elapsed, latencies, outcomes
+    return time.perf_counter() - start - analyzing, latencies, outcomes
 
 
 def run_baseline(plan, organisation_id, service_id):
@@ -66,8 +86,10 @@ def run_baseline(plan, organisation_id, service_id):
     raw.autocommit = False
     references = {}
     latencies = []
+    analyzing = 0.0
     start = time.perf_counter()
     for i, contact, kind in plan:
+        analyzing += analyze_now_and_then(i, connection)
         t0 = time.perf_counter()
         now = datetime.now(UTC)
         email = f"base{contact}@citoyen.example"
@@ -140,7 +162,7 @@ def run_baseline(plan, organisation_id, service_id):
         raw.commit()
         latencies.append(time.perf_counter() - t0)
     raw.autocommit = True
-    return time.perf_counter() - start, latencies
+    return time.perf_counter() - start - analyzing, latencies
 
 
 def main():

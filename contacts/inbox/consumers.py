@@ -25,6 +25,23 @@ def _visible(user, **lookup):
     )
 
 
+@database_sync_to_async
+def _visible_among(user, ids):
+    rows = Ticket.objects.visible_to(user).filter(pk__in=ids).values("pk", "reference", "subject", "status")
+    return {row["pk"]: row for row in rows}
+
+
+def _ticket_message(ticket, change, user_id):
+    return {
+        "type": "ticket",
+        "reference": ticket["reference"],
+        "subject": ticket["subject"],
+        "status": ticket["status"],
+        "kind": change["kind"],
+        "by_me": change.get("actor") == user_id,
+    }
+
+
 class InboxConsumer(AsyncJsonWebsocketConsumer):
     """Client messages: {"watch": REFERENCE} on a ticket page, {"typing":
     true} while writing. Server messages: {"type": "ticket", ...} when a
@@ -91,16 +108,16 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         ticket = await _visible(self.user, pk=message["ticket"])
         if ticket is None:  # not for this agent (sensitive topic, another service)
             return
-        await self.send_json(
-            {
-                "type": "ticket",
-                "reference": ticket["reference"],
-                "subject": ticket["subject"],
-                "status": ticket["status"],
-                "kind": message["kind"],
-                "by_me": message.get("actor") == self.user.pk,
-            }
-        )
+        await self.send_json(_ticket_message(ticket, message, self.user.pk))
+
+    async def tickets_changed(self, message):
+        """Several changes gathered by the sender: one query for all."""
+        changes = message["changes"]
+        visible = await _visible_among(self.user, [change["ticket"] for change in changes])
+        for change in changes:
+            ticket = visible.get(change["ticket"])
+            if ticket is not None:
+                await self.send_json(_ticket_message(ticket, change, self.user.pk))
 
     async def mention_added(self, message):
         ticket = await _visible(self.user, pk=message["ticket"])

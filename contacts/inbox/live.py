@@ -4,9 +4,10 @@ connected agents (their consumer checks what each one may see)."""
 import logging
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from contacts.models import TicketEvent
+from contacts.services import background
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +42,49 @@ def _send(group, message):
     layer = get_channel_layer()
     if layer is None:
         return
-    try:
+    if not isinstance(layer, InMemoryChannelLayer):
+        # Redis: from the after-commit thread, gathered with others.
+        background.submit("live", (group, message))
+        return
+    try:  # the in-process layer lives on the server's own event loop
         async_to_sync(layer.group_send)(group, message)
     except Exception:  # what happened is stored; a missed live update is only a stale page
         logger.warning("live update to %s not sent", group, exc_info=True)
+
+
+@background.handler("live")
+def _send_gathered(items, loop):
+    """Send what the after-commit thread gathered: the ticket changes bound
+    for one group travel as one message."""
+    layer = get_channel_layer()
+    messages = []  # [group, message], in the order things happened
+    changes = {}  # group -> the ticket changes gathered for it (sent where the first was)
+    for group, message in items:
+        if message["type"] != "ticket.changed":
+            messages.append((group, message))
+            continue
+        if group not in changes:
+            changes[group] = []
+            messages.append((group, changes[group]))
+        changes[group].append({k: message[k] for k in ("ticket", "kind", "actor")})
+    messages = [
+        (group, _changes_message(message) if isinstance(message, list) else message) for group, message in messages
+    ]
+
+    async def send_all():  # one after the other: a consumer hears them in order
+        for group, message in messages:
+            try:
+                await layer.group_send(group, message)
+            except Exception:
+                logger.warning("live update to %s not sent", group, exc_info=True)
+
+    loop.run_until_complete(send_all())
+
+
+def _changes_message(changes):
+    if len(changes) == 1:
+        return {"type": "ticket.changed", **changes[0]}
+    return {"type": "tickets.changed", "changes": changes}
 
 
 def notify_mentions(ticket, author, users):

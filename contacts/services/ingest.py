@@ -54,13 +54,11 @@ def ingest(inbound: InboundMessage, *, on_stored=None) -> IngestResult:
 
 def _ingest_once(inbound, on_stored):
     organisation = _validate(inbound)
-    # A message seen before (a retry, a double submit, an IMAP re-fetch) is
-    # answered by one indexed read, without running the pipeline (nor taking
-    # a reference number) only to roll it back; the INSERT's ON CONFLICT
-    # still settles two copies arriving at once.
-    existing = _existing(inbound)
-    if existing is not None:
-        return IngestResult("duplicate", existing.ticket, existing)
+    # No read before the pipeline to spot a message seen before (a retry, an
+    # IMAP re-fetch): the message's INSERT ... ON CONFLICT finds it, in the
+    # round trip that stores every other message, and the attempt rolls back.
+    # A duplicate costs that rollback (and, when it would have opened a
+    # ticket, a reference number: references may have gaps, never repeats).
     for attempt in range(3):
         stored_files = []
         try:
@@ -220,7 +218,6 @@ def _insert_unless_stored(message):
 
 def _find_thread(organisation, contact, inbound):
     """The ticket this message continues, and a closed ticket it follows."""
-    tickets = Ticket.objects.filter(organisation=organisation)
     candidate = None
     if inbound.in_reply_to:
         answered = (
@@ -244,7 +241,7 @@ def _find_thread(organisation, contact, inbound):
                 candidate.organisation, candidate.contact = organisation, contact
     if candidate is None and inbound.thread_on_open_ticket:
         candidate = (
-            tickets.filter(contact=contact)
+            Ticket.objects.filter(organisation=organisation, contact=contact)
             .exclude(status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED])
             .order_by("-created_at")
             .first()

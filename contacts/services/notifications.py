@@ -22,11 +22,12 @@ drop; text kept in GSM-7; segments and cost stored in the payload).
 """
 
 import datetime
+import functools
 from datetime import timedelta
 from email.utils import make_msgid
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -73,19 +74,10 @@ def emergency_numbers(ticket):
     return relevant_numbers(categories)
 
 
-_RECENT_ACKS = (
-    f"SELECT COUNT(*) FROM {Outbox._meta.db_table} "  # noqa: S608 (constant table name)
-    "WHERE recipient = %s AND idempotency_key LIKE 'ack:%%' AND created_at >= %s"
-)
-
-
-def recently_acknowledged(recipient):
-    """How many acknowledgements this address got in the last hour (one
-    statement per acknowledgement, on the partial index outbox_ack_recipient)."""
-    since = timezone.now() - timedelta(hours=1)
-    with connection.cursor() as cursor:
-        cursor.execute(_RECENT_ACKS, [recipient, since])
-        return cursor.fetchone()[0]
+def _ack_cap():
+    """At most ACK_MAX_PER_HOUR acknowledgements to one address or number in
+    an hour (checked by the outbox INSERT itself)."""
+    return ("ack:", timezone.now() - timedelta(hours=1), settings.ACK_MAX_PER_HOUR)
 
 
 # -- channel choice ------------------------------------------------------------
@@ -120,9 +112,14 @@ def email_allowed(contact):
 def local_date(organisation, value):
     """A date or time as the citizen reads it, e.g. "jeudi 12 mars"."""
     if isinstance(value, datetime.datetime):
-        value = value.astimezone(organisation.tzinfo)
-    with translation.override(settings.LANGUAGE_CODE):
-        return formats.date_format(value, "l j F")
+        value = value.astimezone(organisation.tzinfo).date()
+    return _spelled_date(value, settings.LANGUAGE_CODE)
+
+
+@functools.lru_cache(maxsize=1024)
+def _spelled_date(day, language):
+    with translation.override(language):
+        return formats.date_format(day, "l j F")
 
 
 def _context(ticket, sms_settings_=None, **extra):
@@ -170,11 +167,12 @@ def _lock_contact(contact):
     return Contact.objects.select_for_update().get(pk=contact.pk)
 
 
-def send_sms(ticket, kind, context, *, idempotency_key, sms_settings_=None, immediate=False, recipient=None):
+def send_sms(ticket, kind, context, *, idempotency_key, sms_settings_=None, immediate=False, recipient=None, cap=None):
     """Queue one SMS to the ticket's contact, following the SMS rules:
     quiet hours and the daily limit delay it (``next_attempt_at``), the
     payload carries encoding, segments and cost. ``immediate`` skips the
-    delays (emergency numbers, STOP confirmation)."""
+    delays (emergency numbers, STOP confirmation); ``cap`` is the outbox's
+    (None when reached)."""
     policy = _policy()
     sms_settings_ = sms_settings_ or sms_settings(ticket.organisation)
     recipient = recipient or ticket.contact.phone
@@ -193,11 +191,17 @@ def send_sms(ticket, kind, context, *, idempotency_key, sms_settings_=None, imme
                 payload["delayed"] = delayed
                 not_before = moment
         return enqueue(
-            Channel.SMS, recipient, payload, idempotency_key=idempotency_key, ticket=ticket, not_before=not_before
+            Channel.SMS,
+            recipient,
+            payload,
+            idempotency_key=idempotency_key,
+            ticket=ticket,
+            not_before=not_before,
+            cap=cap,
         )
 
 
-def send_email(ticket, subject, template, context, *, idempotency_key, answering=None):
+def send_email(ticket, subject, template, context, *, idempotency_key, answering=None, cap=None):
     with translation.override(settings.LANGUAGE_CODE):
         payload = {
             "subject": email_subject(ticket, subject),
@@ -206,7 +210,9 @@ def send_email(ticket, subject, template, context, *, idempotency_key, answering
             "reply_to": ticket.reply_address,
             **thread_headers(ticket, answering=answering),
         }
-    return enqueue(Channel.EMAIL, ticket.contact.email, payload, idempotency_key=idempotency_key, ticket=ticket)
+    return enqueue(
+        Channel.EMAIL, ticket.contact.email, payload, idempotency_key=idempotency_key, ticket=ticket, cap=cap
+    )
 
 
 def _unreachable(ticket, what):
@@ -232,29 +238,32 @@ def acknowledge(ticket, message=None):
     recipient = contact.phone if by_sms else (contact.email if email_allowed(contact) else "")
     if not recipient:
         return _unreachable(ticket, "acknowledgement") if (contact.email or contact.phone) else None
-    if recently_acknowledged(recipient) >= settings.ACK_MAX_PER_HOUR:
-        record_event(ticket, TicketEvent.Kind.ACK_SKIPPED, reason="rate limit", recipient=recipient)
-        return None
     context = _context(ticket, rules, emergency_numbers=emergency_numbers(ticket))
     if by_sms:
-        return send_sms(
+        row = send_sms(
             ticket,
             "acknowledgement",
             context,
             idempotency_key=f"ack:{ticket.pk}",
             sms_settings_=rules,
             immediate=bool(context["emergency_numbers"]),
+            cap=_ack_cap(),
         )
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = _("We have received your request")
-    return send_email(
-        ticket,
-        subject,
-        "contacts/acknowledgement.txt",
-        context,
-        idempotency_key=f"ack:{ticket.pk}",
-        answering=message,
-    )
+    else:
+        with translation.override(settings.LANGUAGE_CODE):
+            subject = _("We have received your request")
+        row = send_email(
+            ticket,
+            subject,
+            "contacts/acknowledgement.txt",
+            context,
+            idempotency_key=f"ack:{ticket.pk}",
+            answering=message,
+            cap=_ack_cap(),
+        )
+    if row is None:
+        record_event(ticket, TicketEvent.Kind.ACK_SKIPPED, reason="rate limit", recipient=recipient)
+    return row
 
 
 def notify_answer(ticket, message):

@@ -17,14 +17,17 @@ from django.utils import timezone
 from contacts.channels import Channel
 from contacts.models import Outbox, TicketEvent
 from contacts.senders import PermanentDeliveryError, TemporaryDeliveryError, get_sender
-from contacts.services import outbox_sql
+from contacts.services import background, outbox_sql
 from contacts.services.events import record_event
 
 logger = logging.getLogger(__name__)
 
 
-def enqueue(channel, recipient, payload, *, idempotency_key, ticket=None, message=None, not_before=None):
-    """The outbox row for this key, created (and dispatched after commit) if new."""
+def enqueue(channel, recipient, payload, *, idempotency_key, ticket=None, message=None, not_before=None, cap=None):
+    """The outbox row for this key, created (and dispatched after commit) if
+    new. ``cap`` = (key_prefix, since, maximum) limits what one recipient
+    gets: None when ``maximum`` rows with that key prefix went to them since
+    ``since`` (checked in the INSERT itself)."""
     row = Outbox(
         channel=channel,
         recipient=recipient,
@@ -34,25 +37,51 @@ def enqueue(channel, recipient, payload, *, idempotency_key, ticket=None, messag
         message=message,
         next_attempt_at=not_before or timezone.now(),
     )
-    row.pk = outbox_sql.insert_unless_key_exists(row)
+    row.pk = outbox_sql.insert_unless_key_exists(row, cap=cap)
     if row.pk is None:
-        return Outbox.objects.get(idempotency_key=idempotency_key)
+        existing = Outbox.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None and cap is None:
+            raise Outbox.DoesNotExist(f"outbox row {idempotency_key!r} vanished while it was being queued")
+        return existing  # None: the cap was reached
     transaction.on_commit(lambda: dispatch(row.pk, eta=not_before))
     return row
 
 
 def dispatch(outbox_id, eta=None):
-    """Hand a row to a Celery worker. A broker that is down is logged, not
-    raised: the row stays queued and the sweeper dispatches it later."""
+    """Hand a row to a Celery worker (from the after-commit thread, unless
+    tasks run eagerly). A broker that is down is logged, not raised: the row
+    stays queued and the sweeper dispatches it later."""
     from contacts.tasks import deliver_outbox
 
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        background.submit("outbox", (outbox_id, eta))
+        return
     try:
-        if eta is not None and not settings.CELERY_TASK_ALWAYS_EAGER:
-            deliver_outbox.apply_async((outbox_id,), eta=eta)
-        else:
-            deliver_outbox.delay(outbox_id)
+        deliver_outbox.delay(outbox_id)
     except Exception:
         logger.exception("could not dispatch outbox row %s; the sweeper will", outbox_id)
+
+
+@background.handler("outbox")
+def _dispatch_gathered(items, loop):
+    """Rows gathered by the after-commit thread: those due now travel in one
+    Celery message that a worker fans out, the others each with their time."""
+    from contacts.tasks import deliver_outbox, dispatch_outbox
+
+    due_now = [pk for pk, eta in items if eta is None]
+    try:
+        if len(due_now) == 1:
+            deliver_outbox.delay(due_now[0])
+        elif due_now:
+            dispatch_outbox.delay(due_now)
+    except Exception:
+        logger.exception("could not dispatch outbox rows %s; the sweeper will", due_now)
+    for pk, eta in items:
+        if eta is not None:
+            try:
+                deliver_outbox.apply_async((pk,), eta=eta)
+            except Exception:
+                logger.exception("could not dispatch outbox row %s; the sweeper will", pk)
 
 
 def backoff_seconds(attempts):

@@ -36,11 +36,37 @@ def _insert_sql(vendor):
     return fields, sql
 
 
-def insert_unless_key_exists(row):
+@cache
+def _capped_insert_sql(vendor):
+    """The same INSERT, made only while fewer than a number of rows with a
+    key prefix went to the recipient since a moment (the count and the
+    insert in one round trip, on the partial index outbox_ack_recipient)."""
+    fields, _sql = _insert_sql(vendor)
+    table = _quote(Outbox._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(_quote(f.column) for f in fields)}) "  # noqa: S608
+        f"SELECT {', '.join(['%s'] * len(fields))} "
+        f"WHERE (SELECT COUNT(*) FROM {table} WHERE {_column('recipient')} = %s "
+        f"AND {_column('idempotency_key')} LIKE %s AND {_column('created_at')} >= %s) < %s "
+        f"ON CONFLICT ({_column('idempotency_key')}) DO NOTHING RETURNING {_quote(Outbox._meta.pk.column)}"
+    )
+    return fields, sql
+
+
+def insert_unless_key_exists(row, cap=None):
     """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING RETURNING id;
-    None when the key was already there."""
-    fields, sql = _insert_sql(connection.vendor)
+    None when the key was already there. ``cap`` = (key_prefix, since,
+    maximum): None too when the recipient already got ``maximum`` rows whose
+    key starts with ``key_prefix`` (a constant of ours, without LIKE
+    wildcards) since ``since``."""
+    if cap is None:
+        fields, sql = _insert_sql(connection.vendor)
+    else:
+        fields, sql = _capped_insert_sql(connection.vendor)
     values = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields]
+    if cap is not None:
+        prefix, since, maximum = cap
+        values += [row.recipient, prefix + "%", _prep("created_at", since), maximum]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         inserted = cursor.fetchone()

@@ -73,3 +73,28 @@ def test_row_whose_dispatch_was_lost_is_delivered_once_by_the_sweeper(worker, ma
     row.refresh_from_db()
     assert row.attempts == 1
     assert len(sent_mails(worker)) == 1
+
+
+def test_a_burst_of_requests_is_handed_over_in_one_message_and_each_row_delivered_once(
+    worker, make_inbound, monkeypatch
+):
+    from contacts.services import background
+
+    dispatched = []
+    real = background._handlers["outbox"]
+    monkeypatch.setitem(
+        background._handlers, "outbox", lambda items, loop: (dispatched.append(items), real(items, loop))
+    )
+    monkeypatch.setattr(background, "GATHER_SECONDS", 0.5)
+    tickets = [
+        ingest(make_inbound(sender_email=f"citoyen{i}@citoyen.example", subject=f"Demande {i}")).ticket
+        for i in range(4)
+    ]
+    assert background.flush(10)
+    # The four acknowledgements left the web process together ...
+    assert [len(items) for items in dispatched] == [4]
+    # ... and the worker sent each one, once.
+    wait_until(all_sent, message="the four acknowledgements sent")
+    mails = sent_mails(worker)
+    assert sorted(m["To"] for m in mails) == sorted(t.contact.email for t in tickets)
+    assert Outbox.objects.filter(status=Outbox.Status.SENT).count() == 4

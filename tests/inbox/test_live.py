@@ -162,3 +162,29 @@ def test_agents_named_in_a_note_are_told(server):
         }
         heard = receive(alice)  # the note changed a ticket she sees; no mention of the secret one
         assert heard["type"] == "ticket" and heard["reference"] == rsa.reference and heard["by_me"] is True
+
+
+def test_a_burst_of_changes_travels_as_one_message_and_each_agent_hears_their_own(server, monkeypatch):
+    from contacts.services import background
+
+    url, world = server
+    # A window wide enough that the three ingestions below are gathered.
+    monkeypatch.setattr(background, "GATHER_SECONDS", 0.5)
+    with socket_for(url, world.users["alice"]) as alice, socket_for(url, world.users["chloe"]) as chloe:
+
+        def burst():
+            return [
+                ingest(inbound(60, subject="RSA", text="Mon RSA n'a pas été versé ce mois-ci.")),
+                ingest(inbound(61, subject="Enfant en danger", text="Un enfant est en danger, il est frappé.")),
+                ingest(inbound(62, subject="RSA", text="Mon allocation RSA est suspendue.")),
+            ]
+
+        first, secret, last = elsewhere(burst)
+        assert background.flush(10)
+        heard = [receive(alice), receive(alice)]
+        assert [h["reference"] for h in heard] == [first.ticket.reference, last.ticket.reference]
+        assert all(h["kind"] == "created" for h in heard)
+        with pytest.raises(TimeoutError):  # nothing more: the sensitive one is not for her
+            alice.recv(timeout=1)
+        # The competent service hears of it.
+        assert secret.ticket.reference in [receive(chloe)["reference"] for _ in range(2)]
