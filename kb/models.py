@@ -43,8 +43,7 @@ class Organisation(models.Model):
         _("keep personal data (months after closure)"),
         default=24,
         help_text=_(
-            "Then the citizen's messages, documents and contact details are erased; the statistics are kept. "
-            "0: never."
+            "Then the citizen's messages, documents and contact details are erased; the statistics are kept. 0: never."
         ),
     )
 
