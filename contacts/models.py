@@ -107,6 +107,26 @@ class InvalidTransition(ValidationError):
     """A status change that the ticket state machine does not allow."""
 
 
+# Free tags agents put on tickets (routing rules allow 50 characters too).
+TAG_MAX_LENGTH = 50
+TAGS_MAX = 20
+
+
+def normalise_tag(value):
+    """A tag as stored: trimmed, inner spaces collapsed, lower-case; a
+    ValidationError says what is wrong with it."""
+    tag = " ".join(str(value or "").split()).lower()
+    if not tag:
+        raise ValidationError(_("The tag is empty."), code="tag_empty")
+    if len(tag) > TAG_MAX_LENGTH:
+        raise ValidationError(
+            _("A tag has at most %(limit)d characters (this one has %(length)d)."),
+            code="tag_too_long",
+            params={"limit": TAG_MAX_LENGTH, "length": len(tag)},
+        )
+    return tag
+
+
 class Ticket(models.Model):
     class Status(models.TextChoices):
         NEW = "new", _("New")
@@ -171,6 +191,15 @@ class Ticket(models.Model):
         help_text=_("The competent service of another administration the citizen was directed to."),
     )
     tags = models.JSONField(_("tags"), default=list, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_tickets",
+        verbose_name=_("merged into"),
+        help_text=_("The request this duplicate was merged into: its messages are there now."),
+    )
     not_understood = models.BooleanField(
         _("not understood"), default=False, help_text=_("The router could not tell which topic this is.")
     )
@@ -195,6 +224,13 @@ class Ticket(models.Model):
         verbose_name_plural = _("tickets")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["organisation", "status", "-created_at"])]
+        constraints = [
+            # A merged duplicate is closed, and never its own target.
+            models.CheckConstraint(
+                condition=Q(merged_into__isnull=True) | Q(status="closed"), name="ticket_merged_is_closed"
+            ),
+            models.CheckConstraint(condition=~Q(merged_into=F("pk")), name="ticket_not_merged_into_itself"),
+        ]
 
     def __str__(self):
         return f"{self.reference} {self.subject}".strip()
@@ -323,6 +359,9 @@ class TicketEvent(models.Model):
         CORRECTED = "corrected", _("Routing corrected")
         ACK_SKIPPED = "ack_skipped", _("Acknowledgement not sent")
         PURGED = "purged", _("Personal data erased")
+        MERGED_INTO = "merged_into", _("Merged into another request")
+        MERGED_FROM = "merged_from", _("Duplicate merged in")
+        TAGS_CHANGED = "tags_changed", _("Tags changed")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket"))
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)

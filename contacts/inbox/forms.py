@@ -40,7 +40,9 @@ class FilterForm(forms.Form):
     service = ServiceChoiceField(label=_("Service"), queryset=Service.objects.none(), required=False)
     topic = forms.ModelChoiceField(label=_("Topic"), queryset=Topic.objects.none(), required=False)
     assignee = forms.ChoiceField(label=_("Assigned to"), required=False)
-    tag = forms.CharField(label=_("Tag"), required=False, max_length=100)
+    tag = forms.CharField(
+        label=_("Tag"), required=False, max_length=100, widget=forms.TextInput({"list": "tag-suggestions"})
+    )
     created_from = forms.DateField(label=_("Received from"), required=False, widget=forms.DateInput({"type": "date"}))
     created_to = forms.DateField(label=_("Received until"), required=False, widget=forms.DateInput({"type": "date"}))
 
@@ -174,4 +176,36 @@ class DocumentsForm(forms.Form):
         label=_("To provide by"),
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": _("Enter a date, e.g. 2026-12-31.")},
+    )
+
+
+class MergeForm(forms.Form):
+    """Merge this request into another of the same citizen (the choices are
+    their other open requests the agent may see; the view checks whatever
+    reference is posted)."""
+
+    into = forms.CharField(
+        label=_("Merge into"),
+        max_length=40,
+        widget=forms.Select(),
+        error_messages={"required": _("Choose the request to merge this one into.")},
+    )
+    confirm = forms.BooleanField(
+        label=_("I confirm: both are the same request; this one will be closed and its messages moved."),
+        error_messages={"required": _("Tick the box to confirm the merge.")},
+    )
+
+    def __init__(self, *args, targets=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["into"].widget.choices = [("", _("— choose a request —"))] + [
+            (ticket.reference, f"{ticket.reference} {ticket.subject}"[:80]) for ticket in targets
+        ]
+
+
+class TagForm(forms.Form):
+    tag = forms.CharField(
+        label=_("New tag"),
+        max_length=200,  # the service refuses what is longer than a tag, saying how long it may be
+        widget=forms.TextInput({"list": "tag-suggestions", "autocomplete": "off"}),
+        error_messages={"required": _("The tag is empty.")},
     )

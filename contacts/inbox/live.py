@@ -23,6 +23,9 @@ BROADCAST = {
     TicketEvent.Kind.STATUS_CHANGED,
     TicketEvent.Kind.PRIORITY_CHANGED,
     TicketEvent.Kind.CORRECTED,
+    TicketEvent.Kind.MERGED_INTO,  # the duplicate is closed
+    TicketEvent.Kind.MERGED_FROM,  # its messages arrived
+    TicketEvent.Kind.TAGS_CHANGED,  # lists filtered by tag
 }
 
 

@@ -8,6 +8,7 @@ import nh3
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from contacts.inbox.mentions import note_html
 from contacts.models import Attachment, Message, Ticket, TicketEvent
@@ -135,6 +136,22 @@ def describe(event, names):
         if data.get("not_understood"):
             lines.append(_("The router could not tell which topic this is."))
         return lines
+    if kind == TicketEvent.Kind.MERGED_INTO:
+        return [_("Merged into %(reference)s, where its messages are now.") % {"reference": data.get("into", "")}]
+    if kind == TicketEvent.Kind.MERGED_FROM:
+        count = len(data.get("messages") or [])
+        return [
+            ngettext(
+                "%(count)d message of %(reference)s moved here.",
+                "%(count)d messages of %(reference)s moved here.",
+                count,
+            )
+            % {"count": count, "reference": data.get("source", "")}
+        ]
+    if kind == TicketEvent.Kind.TAGS_CHANGED:
+        if data.get("added"):
+            return [_("Added: %(tag)s") % {"tag": data["added"]}]
+        return [_("Removed: %(tag)s") % {"tag": data.get("removed", "")}]
     if kind in (TicketEvent.Kind.DELIVERY_FAILED, TicketEvent.Kind.ACK_SKIPPED) and data.get("reason"):
         return [str(data["reason"])]
     return []
@@ -149,11 +166,16 @@ def build(ticket):
     )
     events = list(ticket.events.exclude(kind__in=SHOWN_AS_MESSAGES).select_related("actor"))
     names = Names(ticket, events)
+    merged_from = {}  # message pk -> the reference of the duplicate it came from
+    for event in events:
+        if event.kind == TicketEvent.Kind.MERGED_FROM:
+            merged_from.update(dict.fromkeys(event.data.get("messages") or [], event.data.get("source", "")))
     entries = [Entry(at=m.created_at, pk=m.pk, message=m) for m in messages]
     entries += [Entry(at=e.created_at, pk=e.pk, event=e, details=describe(e, names)) for e in events]
     for entry in entries:
         if entry.message is not None:
             entry.message.safe_html = safe_html(entry.message.body_html)
+            entry.message.merged_from = merged_from.get(entry.message.pk, "")
             if entry.message.is_internal:
                 entry.message.note_html = note_html(entry.message.body_text)
     return sorted(entries, key=lambda entry: entry.sort_key)

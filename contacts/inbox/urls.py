@@ -20,5 +20,8 @@ urlpatterns = [
     path("demandes/<str:reference>/priorite/", views.change_priority, name="priority"),
     path("demandes/<str:reference>/sujet/", views.change_topic, name="topic"),
     path("demandes/<str:reference>/modele/", views.template_preview, name="template"),
+    path("demandes/<str:reference>/fusionner/", views.merge, name="merge"),
+    path("demandes/<str:reference>/etiquettes/", views.add_tag, name="add_tag"),
+    path("demandes/<str:reference>/etiquettes/retirer/", views.remove_tag, name="remove_tag"),
     path("pieces/<int:pk>/", views.attachment, name="attachment"),
 ]

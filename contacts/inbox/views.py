@@ -15,22 +15,27 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from contacts import services
-from contacts.inbox import actions, queries, timeline
+from contacts.inbox import actions, queries, tags, timeline
 from contacts.inbox.access import agent_required, may_reassign, visible_ticket, with_csp
 from contacts.inbox.forms import (
     AssignForm,
     DocumentsForm,
     FilterForm,
+    MergeForm,
     NoteForm,
     PriorityForm,
     ReplyForm,
     StatusForm,
+    TagForm,
     TopicForm,
     TransferForm,
 )
 from contacts.inbox.replies import TemplateChoice, render_reply_template, templates_for
 from contacts.models import Attachment, Ticket
 from contacts.services.audit import record_access
+from contacts.services.merging import merge as merge_tickets
+from contacts.services.tags import add_tag as add_ticket_tag
+from contacts.services.tags import remove_tag as remove_ticket_tag
 
 
 class LoginView(auth_views.LoginView):
@@ -87,6 +92,7 @@ def inbox(request):
     if request.headers.get("HX-Request"):
         context["oob_counts"] = True
         return render(request, "inbox/_results.html", context, status=status)
+    context["tag_suggestions"] = tags.suggestions(profile.organisation_id)
     return render(request, "inbox/inbox.html", context, status=status)
 
 
@@ -114,6 +120,7 @@ def _ticket_page(request, ticket, status=200, **forms):
         .only("reference", "subject", "status", "created_at")
         .order_by("-created_at")[:10]
     )
+    merge_targets = [other for other in other_tickets if other.status != Ticket.Status.CLOSED]
     templates = templates_for(ticket, channels[0][0] if channels else None)
     context = {
         "ticket": ticket,
@@ -132,6 +139,10 @@ def _ticket_page(request, ticket, status=200, **forms):
         "priority_form": forms.get("priority_form") or PriorityForm(initial={"priority": ticket.priority}),
         "topic_form": forms.get("topic_form") or TopicForm(organisation=organisation, initial={"topic": ticket.topic}),
         "documents_form": forms.get("documents_form") or DocumentsForm(),
+        "merge_form": forms.get("merge_form") or MergeForm(targets=merge_targets),
+        "merge_targets": merge_targets,
+        "tag_form": forms.get("tag_form") or TagForm(),
+        "tag_suggestions": tags.suggestions(organisation.pk),
         # A fresh one-time key per page: a double click sends once.
         "once": uuid.uuid4().hex,
         "action_error": forms.get("action_error"),
@@ -394,3 +405,64 @@ def request_documents(request, reference):
                 services.change_status(ticket, Ticket.Status.PENDING, request.user)
 
     return _act(request, ticket, "documents_form", form, ask, _("Documents requested: the citizen is told."))
+
+
+@require_POST
+@agent_required
+def merge(request, reference):
+    """Merge this request into another of the same citizen; both must be
+    visible to the agent (404 otherwise, whatever reference is posted)."""
+    ticket = visible_ticket(request, reference)
+    form = MergeForm(request.POST, targets=_merge_targets(request, ticket))
+    if not form.is_valid():
+        return _ticket_page(request, ticket, status=400, merge_form=form)
+    target = visible_ticket(request, form.cleaned_data["into"].strip())
+    try:
+        merge_tickets(ticket, target, request.user)
+    except services.TicketActionError as exc:
+        return _ticket_page(request, ticket, status=400, action_error=str(exc), merge_form=form)
+    return _done(
+        request,
+        target,
+        _("Request %(source)s was merged into this one.") % {"source": ticket.reference},
+    )
+
+
+def _merge_targets(request, ticket):
+    return list(
+        Ticket.objects.visible_to(request.user)
+        .filter(contact_id=ticket.contact_id)
+        .exclude(pk=ticket.pk)
+        .exclude(status=Ticket.Status.CLOSED)
+        .only("reference", "subject")
+        .order_by("-created_at")[:10]
+    )
+
+
+@require_POST
+@agent_required
+def add_tag(request, reference):
+    ticket = visible_ticket(request, reference)
+    form = TagForm(request.POST)
+
+    def add(data):
+        tag = add_ticket_tag(ticket, request.user, data["tag"])
+        tags.forget(ticket.organisation_id)
+        return tag
+
+    return _act(request, ticket, "tag_form", form, add, _("Tag added."))
+
+
+@require_POST
+@agent_required
+def remove_tag(request, reference):
+    ticket = visible_ticket(request, reference)
+    form = TagForm(request.POST)
+    return _act(
+        request,
+        ticket,
+        "tag_form",
+        form,
+        lambda data: remove_ticket_tag(ticket, request.user, data["tag"]),
+        _("Tag removed."),
+    )

@@ -246,9 +246,33 @@ def _find_thread(organisation, contact, inbound):
             .order_by("-created_at")
             .first()
         )
+    if candidate is not None and candidate.merged_into_id is not None:
+        candidate = _merge_target(candidate, organisation, contact)
     if candidate is not None and candidate.status == Ticket.Status.CLOSED:
         return None, candidate
     return candidate, None
+
+
+# Merges chain (A into B, later B into C); a cycle cannot be stored, but the
+# walk is bounded all the same.
+_MAX_MERGE_HOPS = 20
+
+
+def _merge_target(ticket, organisation, contact):
+    """The request a merged duplicate lives on in: a citizen quoting the
+    duplicate's reference writes to it (same organisation and citizen: the
+    merge made sure of it)."""
+    for _hop in range(_MAX_MERGE_HOPS):
+        if ticket.merged_into_id is None:
+            break
+        found = rows.select_first(Ticket, "id = %s AND organisation_id = %s", [ticket.merged_into_id, organisation.pk])
+        if found is None:
+            break
+        found.organisation = organisation
+        ticket = found
+    if ticket.contact_id == contact.pk:
+        ticket.contact = contact
+    return ticket
 
 
 def _reference_in(inbound):
