@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "phonenumber_field",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -250,7 +251,11 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Aiguillage API",
-    "DESCRIPTION": "The unique contact form for sites that build their own: topic search, orientation, requests.",
+    "DESCRIPTION": (
+        "The unique contact form for sites that build their own: topic search, orientation, requests "
+        "(/api/v1/widgets/). The agents' API (/api/v1/tickets/, /api/v1/contacts/, /api/v1/kb/): "
+        "token or session authentication, the inbox's scoping."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
 }

@@ -15,6 +15,7 @@ urlpatterns = [
     path("agents/discussion/", include("channels_app.chat.urls")),
     path("agents/", include("contacts.inbox.urls")),
     path("indicateurs/", include("contacts.indicators.urls")),
+    path("api/v1/", include("contacts.api.urls")),
     path("api/", include("channels_app.api.urls")),
     path("", include("contacts.second_factor")),
     path("", include("channels_app.portal.urls")),
