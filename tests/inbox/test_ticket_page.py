@@ -128,3 +128,16 @@ def test_the_picker_offers_the_templates_that_fit_the_channel(world, login):
     picker = html[html.index('id="id_template"') : html.index("</select>", html.index('id="id_template"'))]
     assert "Accusé de réception" in picker  # email, sms, chat, form
     assert "Pièces à fournir" not in picker  # email and form only
+
+
+@pytest.mark.django_db
+def test_an_answer_without_an_author_is_signed_by_the_service_not_an_error(world, login):
+    # Answers sent by the system (no agent) have no author: the page names
+    # the product instead of failing on the missing name.
+    rsa = world.ticket("rsa")
+    Message.objects.create(
+        ticket=rsa, direction=Message.Direction.OUT, channel="email", body_text="Réponse automatique."
+    )
+    html = page(login(world.users["alice"]), rsa)
+    answer = html[: html.index("Réponse automatique.")]
+    assert answer[answer.rindex("<strong>") :].startswith("<strong>Aiguillage</strong>")
