@@ -2,6 +2,7 @@
 and keyset pages), detail, and the inbox's actions. Thin: parse, find the
 ticket through ``visible_to``, call the service, answer."""
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -134,9 +135,38 @@ def _action_schema(summary, request, created=False):
 class Reply(TicketAction):
     input = s.ReplyInput
 
-    @_action_schema("Answer the citizen (by their channel unless another is asked)", s.ReplyInput, created=True)
+    @extend_schema(
+        summary="Answer the citizen (by their channel unless another is asked)",
+        parameters=[
+            REFERENCE,
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Chosen by the client once per answer: a retry with it is not sent twice (409).",
+            ),
+        ],
+        request=s.ReplyInput,
+        responses={
+            201: s.MessageSerializer,
+            400: BAD_INPUT,
+            401: NO_ACCESS,
+            403: NO_ACCESS,
+            404: NOT_FOUND,
+            409: s.ErrorSerializer,
+        },
+    )
     def post(self, request, reference):
-        return super().post(request, reference)
+        key = request.headers.get("Idempotency-Key", "")[:100]
+        once = f"api-reply-once:{request.user.pk}:{key}" if key else None
+        if once and not cache.add(once, 1, 24 * 3600):
+            raise Conflict(_("This answer has already been sent."))
+        try:
+            return super().post(request, reference)
+        except Exception:
+            if once:
+                cache.delete(once)  # not sent: the same key may be tried again
+            raise
 
     def act(self, ticket, data):
         try:

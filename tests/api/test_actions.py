@@ -192,3 +192,19 @@ def test_a_manager_sees_and_acts_on_the_organisations_tickets(world, api):
     client = api(maud)
     assert client.post(url(world.ticket("rsa"), "claim")).status_code == 200
     assert world.ticket("rsa").assignee == maud
+
+
+@pytest.mark.django_db
+def test_a_reply_retried_with_its_idempotency_key_is_sent_once(world, api):
+    client = api(world.users["alice"])
+    rsa = world.ticket("rsa")
+    body = {"text": "Bonjour, voici la réponse."}
+    refused = client.post(url(rsa, "reply"), {"text": ""}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert refused.status_code == 400  # not sent: the key is still free
+    assert client.post(url(rsa, "reply"), body, format="json", HTTP_IDEMPOTENCY_KEY="k-1").status_code == 201
+    again = client.post(url(rsa, "reply"), body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert again.status_code == 409
+    assert again.json() == {"detail": "Cette réponse a déjà été envoyée."}
+    assert Outbox.objects.filter(ticket=rsa, message__isnull=False).count() == 1
+    assert client.post(url(rsa, "reply"), body, format="json", HTTP_IDEMPOTENCY_KEY="k-2").status_code == 201
+    assert Outbox.objects.filter(ticket=rsa, message__isnull=False).count() == 2
