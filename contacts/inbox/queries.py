@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, Exists, F, Func, OuterRef, Q
+from django.db.models import BooleanField, Count, Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
-from contacts.models import Contact, Message, Ticket
+from contacts.models import Message, Ticket
 
 # The PostgreSQL text search configuration made by migration 0006: French
 # stemming over unaccented words ("épinglé" and "epingle" meet).
@@ -90,18 +91,6 @@ def view_counts(user, profile, now=None):
     return {slug: counts[slug.replace("-", "_")] for slug in VIEWS}
 
 
-class SearchVector(Func):
-    """to_tsvector with the configuration written into the SQL, so that the
-    expression is the one the GIN indexes of migration 0006 are built on."""
-
-    template = f"to_tsvector('{SEARCH_CONFIG}'::regconfig, COALESCE(%(expressions)s, ''))"
-
-    def __init__(self, expression):
-        from django.contrib.postgres.search import SearchVectorField
-
-        super().__init__(expression, output_field=SearchVectorField())
-
-
 TOKEN = re.compile(r'-?"[^"]*"|\S+')
 
 
@@ -114,62 +103,34 @@ def _tokens(text):
             yield token, excluded
 
 
-def _meaningful(tokens):
-    """The tokens that leave a lexeme once stemmed (not only stop words),
-    in one query."""
-    if not tokens:
-        return []
-    select = ", ".join(f"numnode(websearch_to_tsquery('{SEARCH_CONFIG}'::regconfig, %s))" for _ in tokens)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {select}", [token for token, _excluded in tokens])  # noqa: S608 (no user text in SQL)
-        counts = cursor.fetchone()
-    return [token for token, count in zip(tokens, counts, strict=True) if count]
-
-
 def search(tickets, text):
-    """Tickets whose reference, contact, subject or messages match ``text``.
-    Each word (or "quoted phrase") must be found in one of them, a -word in
-    none: French full-text search on PostgreSQL (stemmed, accents ignored),
+    """Tickets whose reference, contact email or phone is ``text``, or whose
+    subject, contact name and messages hold its words: each word (or
+    "quoted phrase") found, no -word. On PostgreSQL the ticket's search
+    document (migration 0012: French stems, accents ignored, one GIN index);
     words contained on other databases."""
     text = " ".join((text or "").split())[:200]
     if not text:
         return tickets
     exact = Q(reference__iexact=text) | Q(contact__email__iexact=text) | Q(contact__phone=text.replace(" ", ""))
-    tokens = list(_tokens(text))[:12]
-    if connection.vendor == "postgresql":
-        tokens = _meaningful(tokens)
-        matches = _fulltext_match
-    else:
-        matches = _contains_match
-    condition = Q()
-    for token, excluded in tokens:
-        match = matches(tickets, token)
-        condition &= ~match if excluded else match
-    if not tokens:  # only stop words
-        return tickets.filter(exact)
-    return tickets.filter(exact | condition)
-
-
-def _fulltext_match(tickets, token):
-    from django.contrib.postgres.search import SearchQuery
-
-    query = SearchQuery(token, config=SEARCH_CONFIG, search_type="websearch")
-    in_messages = Message.objects.alias(document=SearchVector(F("body_text"))).filter(
-        ticket=OuterRef("pk"), document=query
+    if connection.vendor != "postgresql":
+        condition = Q()
+        for token, excluded in list(_tokens(text))[:12]:
+            match = _contains_match(token)
+            condition &= ~match if excluded else match
+        return tickets.filter(exact | condition)
+    # The exact matches first (unique indexes), so that the words' condition
+    # stands alone on the ticket row, where its index and the date order work.
+    exact_ids = list(tickets.filter(exact).values_list("pk", flat=True)[:PAGE_SIZE])
+    words = RawSQL(  # noqa: S611 (the text is a bound parameter)
+        f"{Ticket._meta.db_table}.search_document @@ websearch_to_tsquery(%s::regconfig, %s)",
+        [SEARCH_CONFIG, text],
+        output_field=BooleanField(),
     )
-    contacts = Contact.objects.alias(document=SearchVector(F("name"))).filter(document=query).values("pk")
-    in_subject = Ticket.objects.alias(document=SearchVector(F("subject"))).filter(document=query).values("pk")
-    word = token.strip('"')
-    return (
-        Q(reference__iexact=word)
-        | Q(contact__email__iexact=word)
-        | Q(pk__in=in_subject)
-        | Q(contact__in=contacts)
-        | Exists(in_messages)
-    )
+    return tickets.filter(Q(pk__in=exact_ids) | Q(words))
 
 
-def _contains_match(tickets, token):
+def _contains_match(token):
     word = token.strip('"')
     return (
         Q(reference__icontains=word)
