@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -7,6 +8,7 @@ from contacts.models import (
     AccessLog,
     AgentProfile,
     Attachment,
+    ConsentRecord,
     Contact,
     Message,
     Outbox,
@@ -51,13 +53,80 @@ class EventInline(ReadOnlyInline):
     show_change_link = False
 
 
+class ConsentRecordInline(ReadOnlyInline):
+    """The history of the citizen's consents: read-only proof, never edited."""
+
+    model = ConsentRecord
+    fields = ["at", "kind", "given", "source", "evidence", "actor"]
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name_plural = _("consent history")
+
+
+class ContactAdminForm(forms.ModelForm):
+    """A change of the SMS consent in the administration says how the citizen
+    expressed it; it is recorded through ``change_consent``, as any other."""
+
+    consent_source = forms.ChoiceField(
+        label=_("How did the citizen give or withdraw their SMS consent?"),
+        choices=[("", "---------")]
+        + [
+            (source.value, source.label)
+            for source in (
+                ConsentRecord.Source.PHONE,
+                ConsentRecord.Source.WRITTEN,
+                ConsentRecord.Source.ADMIN,
+            )
+        ],
+        required=False,
+        help_text=_("Required when the SMS consent changes."),
+    )
+    consent_evidence = forms.CharField(
+        label=_("Evidence of the consent change"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=_("What the citizen said or wrote, with its date and reference if any."),
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["organisation", "name", "email", "phone", "postcode", "email_bounced_at", "sms_consent"]
+
+    def clean(self):
+        data = super().clean()
+        if "sms_consent" in self.changed_data or (self.instance.pk is None and data.get("sms_consent")):
+            if not data.get("consent_source"):
+                self.add_error("consent_source", _("Say how the citizen gave or withdrew their consent."))
+            if not (data.get("consent_evidence") or "").strip():
+                self.add_error("consent_evidence", _("Write down what the citizen said or wrote."))
+        return data
+
+
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
+    form = ContactAdminForm
     list_display = ["__str__", "email", "phone", "postcode", "sms_consent", "organisation", "created_at"]
     list_filter = ["organisation", "sms_consent"]
     search_fields = ["name", "email", "phone"]
     readonly_fields = ["sms_consent_at", "created_at"]
+    inlines = [ConsentRecordInline]
     actions = ["export_personal_data", "erase_personal_data"]
+
+    def save_model(self, request, obj, form, change):
+        from contacts.services.consent import change_consent
+
+        wanted = obj.sms_consent
+        # The consent is changed by change_consent only, after the other fields.
+        obj.sms_consent = form.initial.get("sms_consent", False) if change else False
+        super().save_model(request, obj, form, change)
+        if wanted != obj.sms_consent:
+            change_consent(
+                obj,
+                given=wanted,
+                source=form.cleaned_data["consent_source"],
+                evidence=form.cleaned_data["consent_evidence"],
+                actor=request.user,
+            )
 
     def get_queryset(self, request):
         """An agent sees the citizens of their own organisation only."""

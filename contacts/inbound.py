@@ -40,6 +40,10 @@ class InboundMessage:
     # Robots (out-of-office, bounces...) never open a ticket nor get an answer.
     auto_submitted: bool = False
     sms_consent: bool | None = None
+    # How the consent was expressed (a ConsentRecord.Source) and its proof:
+    # the wording the citizen agreed to, or the text they sent.
+    sms_consent_source: str = ""
+    sms_consent_evidence: str = ""
     received_at: datetime | None = None
     raw_ref: str = ""
     # The address of ours the citizen wrote to (answers say Reply-To: it).

@@ -77,10 +77,61 @@ class Contact(models.Model):
         except ValueError as exc:
             raise ValidationError({"phone": str(exc)}) from exc
 
-    def set_sms_consent(self, consent, when=None):
-        if consent != self.sms_consent or self.sms_consent_at is None:
-            self.sms_consent = consent
-            self.sms_consent_at = when or timezone.now()
+
+class ConsentRecord(models.Model):
+    """Append-only proof of each change of a citizen's consent: when, which
+    way, how it was expressed and in which words. ``Contact.sms_consent`` is
+    the current state; ``contacts.services.consent.change_consent`` is the one
+    function that changes it and writes these rows. Erasure blanks the
+    evidence (it may quote the citizen) and keeps the rest."""
+
+    class Kind(models.TextChoices):
+        SMS = "sms", _("SMS about their requests")
+
+    class Source(models.TextChoices):
+        FORM = "form", _("Contact form checkbox")
+        SMS_MESSAGE = "sms_message", _("The citizen wrote by SMS")
+        SMS_STOP = "sms_stop", _("STOP sent by SMS")
+        PHONE = "phone", _("Told an agent on the phone")
+        WRITTEN = "written", _("Written request (letter, email)")
+        ADMIN = "admin", _("Changed in the administration")
+        ERASURE = "erasure", _("Personal data erased")
+
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="consent_records", verbose_name=_("contact")
+    )
+    kind = models.CharField(_("consent to"), max_length=20, choices=Kind.choices)
+    given = models.BooleanField(_("given"), help_text=_("Ticked: consent given; not ticked: withdrawn."))
+    source = models.CharField(_("how"), max_length=20, choices=Source.choices)
+    evidence = models.TextField(
+        _("evidence"), blank=True, help_text=_("The wording the citizen agreed to, or the text they sent.")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["contact", "kind", "at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.given} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValidationError(_("Consent records are append-only."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Consent records are append-only."))
 
 
 class TicketQuerySet(models.QuerySet):

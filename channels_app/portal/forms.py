@@ -12,6 +12,9 @@ from channels_app.portal.uploads import check_uploads
 from contacts.models import normalise_phone
 
 POSTCODE_HELP = _("5 digits, e.g. 99100")
+# The box the citizen ticks; its words, as shown to them, are kept as the proof
+# of their consent (contacts.ConsentRecord).
+SMS_CONSENT_WORDING = _("I agree to receive SMS about my request (acknowledgement, answer notices, reminders).")
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -107,10 +110,7 @@ class ContactForm(PublicForm):
         initial=FormSubmission.Answer.EMAIL,
         widget=forms.RadioSelect,
     )
-    sms_consent = forms.BooleanField(
-        label=_("I agree to receive SMS about my request (acknowledgement, answer notices, reminders)."),
-        required=False,
-    )
+    sms_consent = forms.BooleanField(label=SMS_CONSENT_WORDING, required=False)
 
     def clean_phone(self):
         return clean_phone(self.cleaned_data.get("phone"))

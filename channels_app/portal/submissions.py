@@ -10,10 +10,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from channels_app.models import CallbackRequest, FormSubmission
+from channels_app.portal.forms import SMS_CONSENT_WORDING
 from channels_app.portal.orientation import link_orientation
 from contacts.channels import Channel
 from contacts.inbound import InboundAttachment, InboundMessage
-from contacts.models import normalise_email, normalise_phone
+from contacts.models import ConsentRecord, normalise_email, normalise_phone
 from contacts.services import ingest
 from contacts.services.ingest import REFERENCE_RE
 
@@ -115,6 +116,8 @@ def submit_request(portal, request, submission_id):
         text=request.message,
         attachments=[InboundAttachment(f.filename, f.content_type, f.content) for f in request.attachments],
         sms_consent=request.sms_consent or None,
+        sms_consent_source=ConsentRecord.Source.FORM,
+        sms_consent_evidence=str(SMS_CONSENT_WORDING),
         topic=request.topic.pk if request.topic is not None else None,
     )
     with transaction.atomic():
@@ -155,6 +158,8 @@ def request_callback(portal, request, slots, submission_id):
         else _("Callback request"),
         text="\n".join(lines),
         sms_consent=request.sms_consent or None,
+        sms_consent_source=ConsentRecord.Source.FORM,
+        sms_consent_evidence=str(SMS_CONSENT_WORDING),
         topic=request.topic.pk if request.topic is not None else None,
     )
     with transaction.atomic():

@@ -28,7 +28,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from contacts.channels import Channel
-from contacts.models import Contact, Outbox, TicketEvent, normalise_phone
+from contacts.models import ConsentRecord, Contact, Outbox, TicketEvent, normalise_phone
 from contacts.services.events import record_event
 
 logger = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ def receive(organisation, sms, provider=""):
     except ValueError as exc:
         raise InboundError(f"sender: {exc}") from exc
     if is_stop(sms.text):
-        row = stop_sms(organisation, phone, sms.external_id)
+        row = stop_sms(organisation, phone, sms.external_id, text=sms.text)
         return "stopped", row.ticket
     # Writing to us is consent to be answered by SMS, unless the citizen
     # already said otherwise (a STOP, a form without the box ticked).
@@ -192,6 +192,8 @@ def receive(organisation, sms, provider=""):
             text=sms.text,
             thread_on_open_ticket=True,
             sms_consent=consent,
+            sms_consent_source=ConsentRecord.Source.SMS_MESSAGE,
+            sms_consent_evidence=sms.text,
             received_at=sms.received_at,
             raw_ref=f"sms:{provider}"[:300],
         )

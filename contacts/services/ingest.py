@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from contacts.channels import Channel
 from contacts.inbound import InboundMessage
-from contacts.models import Attachment, Message, Ticket, TicketEvent
+from contacts.models import Attachment, ConsentRecord, Message, Ticket, TicketEvent
 from contacts.services import rows
+from contacts.services.consent import ConsentError
 from contacts.services.contacts import match_contact
 from contacts.services.events import batched_events, record_event
 from contacts.services.notifications import acknowledge
@@ -121,6 +122,12 @@ def _existing(inbound):
     return Message.objects.select_related("ticket").filter(pk=row[0]).first()
 
 
+# How a consent carried by a message was expressed when its channel adapter
+# does not say: an SMS is its own proof, a form has its checkbox. Any other
+# channel must name the source (ingest refuses a consent without one).
+CONSENT_SOURCE_BY_CHANNEL = {Channel.SMS: ConsentRecord.Source.SMS_MESSAGE, Channel.FORM: ConsentRecord.Source.FORM}
+
+
 def _ingest(inbound, organisation, stored_files):
     try:
         contact = match_contact(
@@ -130,7 +137,11 @@ def _ingest(inbound, organisation, stored_files):
             name=inbound.sender_name[:200],
             postcode=inbound.postcode[:10],
             sms_consent=inbound.sms_consent,
+            consent_source=inbound.sms_consent_source or CONSENT_SOURCE_BY_CHANNEL.get(inbound.channel, ""),
+            consent_evidence=inbound.sms_consent_evidence or (inbound.text if inbound.channel == Channel.SMS else ""),
         )
+    except ConsentError as exc:
+        raise IngestError(f"sms_consent: {exc}") from exc
     except ValueError as exc:
         raise IngestError(f"sender: {exc}") from exc
 

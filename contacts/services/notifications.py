@@ -33,7 +33,8 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from contacts.channels import Channel
-from contacts.models import Contact, Message, Outbox, Ticket, TicketEvent
+from contacts.models import ConsentRecord, Contact, Message, Outbox, Ticket, TicketEvent
+from contacts.services.consent import change_consent
 from contacts.services.events import record_event
 from contacts.services.outbox import enqueue
 
@@ -421,11 +422,12 @@ def notify_resolved(ticket):
     return _unreachable(ticket, "satisfaction")
 
 
-def stop_sms(organisation, phone, key):
-    """The citizen wrote STOP from ``phone``: withdraw their SMS consent and
-    confirm with one last SMS, sent at once (the confirmation is the answer
-    to their message). No ticket is opened. Idempotent on ``key`` (the
-    provider's id of the STOP message). Returns the confirmation's row."""
+def stop_sms(organisation, phone, key, text="STOP"):
+    """The citizen wrote STOP (``text``, kept as the proof) from ``phone``:
+    withdraw their SMS consent and confirm with one last SMS, sent at once
+    (the confirmation is the answer to their message). No ticket is opened.
+    Idempotent on ``key`` (the provider's id of the STOP message). Returns
+    the confirmation's row."""
     from channels_app.sms import policy
 
     rules = sms_settings(organisation)
@@ -435,8 +437,7 @@ def stop_sms(organisation, phone, key):
             return existing
         contact = Contact.objects.select_for_update().filter(organisation=organisation, phone=phone).first()
         if contact is not None:
-            contact.set_sms_consent(False)
-            contact.save(update_fields=["sms_consent", "sms_consent_at"])
+            change_consent(contact, given=False, source=ConsentRecord.Source.SMS_STOP, evidence=text)
         ticket = Ticket.objects.filter(contact=contact).order_by("-created_at").first() if contact is not None else None
         text = render_sms("stop", {"reference": ""}, rules)
         payload = policy.payload(text, rules, "stop")

@@ -6,7 +6,8 @@ ask for.
   documents, the contact details of outbox rows and events; the contact is
   anonymised once none of its tickets keeps any. Dates, channels, topics,
   services, statuses and events stay: the statistics do not change.
-- ``export_contact()``: everything known of a citizen, as JSON-ready data.
+- ``export_contact()``: everything known of a citizen, as JSON-ready data,
+  with the history of their consents.
 - ``erase_contact()``: a citizen's request to be forgotten, at once.
 
 Channels that keep their own copies (raw emails, chat entries, callback
@@ -21,7 +22,8 @@ import django.dispatch
 from django.db import transaction
 from django.utils import timezone
 
-from contacts.models import Attachment, Contact, Outbox, Ticket, TicketEvent
+from contacts.models import Attachment, ConsentRecord, Contact, Outbox, Ticket, TicketEvent
+from contacts.services.consent import change_consent
 from contacts.services.events import record_event
 
 # Sent inside the purge's transaction: receivers erase their own copies.
@@ -107,8 +109,15 @@ def purge_ticket(ticket, reason, actor=None):
 
 def anonymise_contact(contact):
     """Keep the row (the tickets point to it) and the postcode (statistics by
-    territory); forget who it was."""
-    Contact.objects.filter(pk=contact.pk).update(name="", email="", phone="", sms_consent=False, email_bounced_at=None)
+    territory); forget who it was. A standing SMS consent ends (recorded as
+    withdrawn by erasure); the consent records keep their dates, kinds and
+    sources but lose their evidence, which may quote the citizen."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if contact.sms_consent:
+        change_consent(contact, given=False, source=ConsentRecord.Source.ERASURE)
+    # Consent records are append-only for everything but this erasure.
+    ConsentRecord.objects.filter(contact=contact).exclude(evidence="").update(evidence="")
+    Contact.objects.filter(pk=contact.pk).update(name="", email="", phone="", email_bounced_at=None)
 
 
 def export_contact(contact):
@@ -149,6 +158,16 @@ def export_contact(contact):
             "sms_consent_at": contact.sms_consent_at.isoformat() if contact.sms_consent_at else None,
             "created_at": contact.created_at.isoformat(),
         },
+        "consents": [
+            {
+                "consent_to": record.get_kind_display(),
+                "given": record.given,
+                "how": record.get_source_display(),
+                "evidence": record.evidence,
+                "at": record.at.isoformat(),
+            }
+            for record in contact.consent_records.order_by("at", "pk")
+        ],
         "tickets": tickets,
     }
 

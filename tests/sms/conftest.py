@@ -99,6 +99,8 @@ def sms_ticket(organisation):
                 sender_email=email,
                 text=text,
                 sms_consent=consent,
+                # An email carrying a consent must say how it was given.
+                sms_consent_source="" if not email else "written",
                 **extra,
             )
         ).ticket

@@ -6,6 +6,7 @@ from django.core import mail
 from channels_app.models import DocumentRequest, Reminder, SmsSettings
 from contacts.models import Message, Outbox
 from contacts.services import notifications, outbox
+from contacts.services.consent import change_consent
 from contacts.services.tickets import TicketActionError
 from tests.sms.conftest import LANDLINE, MOBILE, OTHER_MOBILE
 
@@ -222,8 +223,7 @@ def test_an_sms_queued_before_stop_is_not_sent_after_it(sms_ticket, locmem, orga
     ticket = sms_ticket()
     (ack,) = sms_rows(ticket=ticket)
     contact = ticket.contact
-    contact.set_sms_consent(False)
-    contact.save()
+    change_consent(contact, given=False, source="sms_stop", evidence="STOP")
     Outbox.objects.filter(pk=ack.pk).update(next_attempt_at=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
 
     assert outbox.deliver(ack.pk) == Outbox.Status.FAILED

@@ -50,6 +50,8 @@ def demo_messages(now):
             subject="Demande d'APA pour ma mère",
             text="Ma mère de 86 ans ne peut plus vivre seule, comment demander l'APA ?",
             sms_consent=True,
+            sms_consent_source="form",
+            sms_consent_evidence="J'accepte de recevoir des SMS sur ma demande (démo).",
             attachments=[InboundAttachment("certificat.txt", "text/plain", b"Certificat medical (demo)\n")],
             received_at=now - timedelta(hours=20),
         ),
@@ -61,6 +63,8 @@ def demo_messages(now):
             text="bjr la route de vaudrenval est inondée c dangereux",
             thread_on_open_ticket=True,
             sms_consent=True,
+            sms_consent_source="sms_message",
+            sms_consent_evidence="bjr la route de vaudrenval est inondée c dangereux",
             received_at=now - timedelta(hours=5),
         ),
         InboundMessage(
