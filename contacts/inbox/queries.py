@@ -14,7 +14,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
-from contacts.models import Message, Ticket
+from contacts.models import Message, Ticket, normalise_email, normalise_phone
 
 # The PostgreSQL text search configuration made by migration 0006: French
 # stemming over unaccented words ("épinglé" and "epingle" meet).
@@ -80,18 +80,28 @@ def scoped(user, profile):
     return Ticket.objects.visible_to(user), profile.services.values("pk")
 
 
+# The views counted: those of the work at hand. "All" and "closed" hold the
+# whole history (a million tickets in a few years): they are not counted.
+COUNTED = ("mine", "unassigned", "urgent", "at-risk", "waiting")
+
+
 def view_counts(user, profile, now=None):
-    """How many tickets each view holds, in one query."""
+    """How many tickets each view of the work at hand holds (None for the
+    history's views), in one query over the tickets still being handled."""
     now = now or timezone.now()
     tickets, services = scoped(user, profile)
     aggregates = {
-        slug.replace("-", "_"): Count("pk", filter=view.condition(user, services, now)) for slug, view in VIEWS.items()
+        slug.replace("-", "_"): Count("pk", filter=VIEWS[slug].condition(user, services, now)) for slug in COUNTED
     }
-    counts = tickets.aggregate(**aggregates)
-    return {slug: counts[slug.replace("-", "_")] for slug in VIEWS}
+    counts = tickets.filter(status__in=ACTIVE).aggregate(**aggregates)
+    return {slug: counts[slug.replace("-", "_")] if slug in COUNTED else None for slug in VIEWS}
 
 
 TOKEN = re.compile(r'-?"[^"]*"|\S+')
+REFERENCE = re.compile(r"[A-Z0-9]{1,12}-\d{4}-\d{6}")
+PHONE = re.compile(r"\+?[\d .-]{6,20}")
+# Up to this many tickets matching the words, they are taken from the index.
+SEARCH_FEW = 2000
 
 
 def _tokens(text):
@@ -112,22 +122,50 @@ def search(tickets, text):
     text = " ".join((text or "").split())[:200]
     if not text:
         return tickets
-    exact = Q(reference__iexact=text) | Q(contact__email__iexact=text) | Q(contact__phone=text.replace(" ", ""))
     if connection.vendor != "postgresql":
+        exact = Q(reference__iexact=text) | Q(contact__email__iexact=text) | Q(contact__phone=text.replace(" ", ""))
         condition = Q()
         for token, excluded in list(_tokens(text))[:12]:
             match = _contains_match(token)
             condition &= ~match if excluded else match
         return tickets.filter(exact | condition)
-    # The exact matches first (unique indexes), so that the words' condition
-    # stands alone on the ticket row, where its index and the date order work.
-    exact_ids = list(tickets.filter(exact).values_list("pk", flat=True)[:PAGE_SIZE])
-    words = RawSQL(  # noqa: S611 (the text is a bound parameter)
+    # Words found in few tickets are listed from the index; words found in
+    # many are left as a condition, which the date order meets at once.
+    found = list(matching_words(tickets, text).values_list("pk", flat=True)[: SEARCH_FEW + 1])
+    exact = _exact(text)
+    named = list(tickets.filter(exact).values_list("pk", flat=True)[:PAGE_SIZE]) if exact is not None else []
+    if len(found) <= SEARCH_FEW:
+        return tickets.filter(pk__in=found + named)
+    return tickets.filter(Q(pk__in=named) | Q(_words_condition(text)))
+
+
+def _words_condition(text):
+    return RawSQL(  # noqa: S611 (the text is a bound parameter)
         f"{Ticket._meta.db_table}.search_document @@ websearch_to_tsquery(%s::regconfig, %s)",
         [SEARCH_CONFIG, text],
         output_field=BooleanField(),
     )
-    return tickets.filter(Q(pk__in=exact_ids) | Q(words))
+
+
+def matching_words(tickets, text):
+    """The tickets whose search document holds ``text``'s words (PostgreSQL)."""
+    return tickets.filter(_words_condition(text))
+
+
+def _exact(text):
+    """The reference, email or phone number ``text`` is, as an indexed
+    condition (stored forms: references upper-case, emails lower-case,
+    phones E.164), or None when it is none of them."""
+    if REFERENCE.fullmatch(text.upper()):
+        return Q(reference=text.upper())
+    if "@" in text:
+        return Q(contact__email=normalise_email(text))
+    if PHONE.fullmatch(text):
+        try:
+            return Q(contact__phone=normalise_phone(text))
+        except ValueError:
+            return None
+    return None
 
 
 def _contains_match(token):
