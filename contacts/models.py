@@ -280,7 +280,7 @@ class Ticket(models.Model):
             # from this index alone (PostgreSQL: an index-only scan).
             models.Index(
                 fields=["organisation", "status"],
-                include=["assignee", "service", "priority", "topic", "due_at", "first_response_at"],
+                include=["id", "assignee", "service", "priority", "topic", "due_at", "first_response_at"],
                 condition=models.Q(status__in=["new", "open", "pending"]),
                 name="ticket_active_counts",
             ),

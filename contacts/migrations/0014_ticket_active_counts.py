@@ -15,6 +15,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='ticket',
-            index=models.Index(condition=models.Q(('status__in', ['new', 'open', 'pending'])), fields=['organisation', 'status'], include=('assignee', 'service', 'priority', 'topic', 'due_at', 'first_response_at'), name='ticket_active_counts'),
+            index=models.Index(condition=models.Q(('status__in', ['new', 'open', 'pending'])), fields=['organisation', 'status'], include=('id', 'assignee', 'service', 'priority', 'topic', 'due_at', 'first_response_at'), name='ticket_active_counts'),
         ),
     ]
