@@ -16,13 +16,15 @@ BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "aiguillage_bench")
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 
 
-def fresh_database():
-    """Drop and recreate the benchmark database, point Django at it, migrate."""
+def fresh_database(reuse=False):
+    """Drop and recreate the benchmark database, point Django at it, migrate
+    (``reuse``: keep what an earlier run left there, only migrate)."""
     import psycopg
 
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+    if not reuse:
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
     os.environ["DATABASE_URL"] = f"{PG}/{BENCH_DATABASE}"
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
