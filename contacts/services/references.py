@@ -3,6 +3,7 @@
 from django.db import connection, transaction
 
 from contacts.models import TicketCounter
+from kb import revision
 
 _TABLE = TicketCounter._meta.db_table
 _UPSERT = (
@@ -49,5 +50,4 @@ def _next_from_sequence(organisation_id, year):
                 ) + 1
                 cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {name} START {start}")
             transaction.on_commit(lambda: _known_sequences.add(name))
-        cursor.execute(f"SELECT nextval('{name}')")  # noqa: S608
-        return cursor.fetchone()[0]
+        return revision.select_along(cursor, f"nextval('{name}')")
