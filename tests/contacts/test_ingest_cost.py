@@ -29,8 +29,8 @@ def configuration_reads(queries):
 def test_a_new_message_reads_no_configuration_once_it_is_cached(make_inbound, organisation):
     ingest(make_inbound(sender_email="premier@citoyen.example"))
 
-    with CaptureQueriesContext(connection) as queries:
-        result = ingest(make_inbound(sender_email="second@citoyen.example"))
+    with CaptureQueriesContext(connection) as queries:  # a channel that knows its organisation
+        result = ingest(make_inbound(sender_email="second@citoyen.example", organisation=organisation))
 
     assert result.outcome == "created"
     assert configuration_reads(queries.captured_queries) == []
