@@ -217,6 +217,8 @@ CELERY_BEAT_SCHEDULE["privacy-purge"] = {"task": "contacts.tasks.purge_expired",
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_IMPORTS = ["contacts.indicators.tasks"]
+# The indicators' daily aggregates, brought up to date from the new events.
+CELERY_BEAT_SCHEDULE["indicators-refresh"] = {"task": "contacts.indicators.tasks.refresh_aggregates", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["indicators-weekly"] = {
     "task": "contacts.indicators.tasks.send_weekly_summaries",
     "schedule": crontab(minute=0, hour=6, day_of_week=1),

@@ -591,3 +591,7 @@ class AccessLog(models.Model):
 
     def __str__(self):
         return f"{self.user} → {self.ticket} ({self.at:%Y-%m-%d %H:%M})"
+
+
+# The indicators' derived tables (facts and daily aggregates) belong to this app.
+from contacts.indicators.models import AggregateBuild, DailyAggregate, RefreshState, TicketFact  # noqa: E402, F401

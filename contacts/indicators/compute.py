@@ -135,10 +135,9 @@ def volumes(scope):
 # -- response and resolution times -----------------------------------------------
 
 
-def timed_rows(scope, queryset=None):
+def timed_rows(queryset):
     """(pk, organisation, created, first response, resolved, channel) of the
-    cohort, moments as timestamps, and the periods each waited for the citizen."""
-    queryset = scope.cohort if queryset is None else queryset
+    tickets, moments as timestamps, and the periods each waited for the citizen."""
     rows = list(
         queryset.order_by().values_list(
             "pk",
@@ -154,12 +153,17 @@ def timed_rows(scope, queryset=None):
 
 
 def response_hours(scope):
-    """{ticket pk: (first response hours or None, resolution hours or None)}
-    in opening hours, without the time spent waiting for the citizen."""
-    rows, waits = timed_rows(scope)
+    return ticket_hours(scope.cohort, scope.calendars)
+
+
+def ticket_hours(queryset, calendars):
+    """{ticket pk: (first response hours or None, resolution hours or None,
+    channel)} in opening hours, without the time spent waiting for the
+    citizen."""
+    rows, waits = timed_rows(queryset)
     result = {}
     for pk, organisation_id, created, first, resolved, channel in rows:
-        calendar = scope.calendars[organisation_id]
+        calendar = calendars[organisation_id]
         paused = waits.get(pk, ())
         result[pk] = (
             active_hours(created, first, calendar, paused) if first is not None else None,
@@ -495,9 +499,10 @@ def unanswered(scope):
 # -- transfers, routing, reopening -------------------------------------------------------
 
 
-def transfer_counts(scope):
+def transfer_counts(ticket_ids):
+    """{ticket id: number of transfers} of the tickets transferred among ``ticket_ids``."""
     return dict(
-        TicketEvent.objects.filter(kind=TicketEvent.Kind.TRANSFERRED, ticket__in=scope.cohort.order_by().values("pk"))
+        TicketEvent.objects.filter(kind=TicketEvent.Kind.TRANSFERRED, ticket__in=ticket_ids)
         .order_by()
         .values_list("ticket_id")
         .annotate(n=Count("pk"))
@@ -521,7 +526,7 @@ def service_names(labels):
 
 
 def transfers(scope):
-    counts = transfer_counts(scope)
+    counts = transfer_counts(scope.cohort.order_by().values("pk"))
     total = scope.cohort.count()
     once = len(counts)
     twice = sum(1 for n in counts.values() if n >= 2)
@@ -642,10 +647,15 @@ def reopening(scope):
 # -- satisfaction -----------------------------------------------------------------------
 
 
+def ratings_of(ticket_ids):
+    """The ratings (``rated`` events, with their ``score``) of these tickets."""
+    return TicketEvent.objects.filter(kind=TicketEvent.Kind.RATED, ticket__in=ticket_ids).annotate(
+        score=Cast(KT("data__score"), IntegerField())
+    )
+
+
 def satisfaction(scope):
-    ratings = TicketEvent.objects.filter(
-        kind=TicketEvent.Kind.RATED, ticket__in=scope.cohort.order_by().values("pk")
-    ).annotate(score=Cast(KT("data__score"), IntegerField()))
+    ratings = ratings_of(scope.cohort.order_by().values("pk"))
     summary = ratings.aggregate(average=Avg("score"), rated=Count("ticket_id", distinct=True))
     distribution = dict(ratings.order_by().values_list("score").annotate(n=Count("pk")))
     resolved = scope.cohort.order_by().aggregate(n=Count("pk", filter=resolved_once_q()))["n"]

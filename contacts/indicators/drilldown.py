@@ -72,11 +72,13 @@ def _unanswered(scope, params):
 
 
 def _transferred(scope, params):
-    return scope.cohort.filter(pk__in=list(compute.transfer_counts(scope)))
+    return scope.cohort.filter(pk__in=list(compute.transfer_counts(scope.cohort.order_by().values("pk"))))
 
 
 def _transferred_twice(scope, params):
-    return scope.cohort.filter(pk__in=[pk for pk, n in compute.transfer_counts(scope).items() if n >= 2])
+    return scope.cohort.filter(
+        pk__in=[pk for pk, n in compute.transfer_counts(scope.cohort.order_by().values("pk")).items() if n >= 2]
+    )
 
 
 def _corrected(scope, params):
