@@ -14,7 +14,9 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from contacts.channels import Channel
+from contacts.indicators import daily
 from contacts.indicators.clock import Calendars, Epoch, active_hours, pauses, percentile, working_days_deadline
+from contacts.indicators.models import HOURS, SCORES, hour_field, score_field
 from contacts.indicators.results import Figure, Indicator, Table, rounded, share
 from contacts.models import AgentProfile, Outbox, Ticket, TicketEvent
 from kb.models import Service
@@ -35,6 +37,12 @@ class Scope:
     filters: object
     now: datetime.datetime = field(default_factory=timezone.now)
     calendars: Calendars = field(default_factory=Calendars)
+    live: bool = False  # True: never read the daily aggregates
+
+    @cached_property
+    def daily(self):
+        """The daily aggregates and facts, when they answer exactly (daily.py)."""
+        return None if self.live else daily.for_scope(self)
 
     @cached_property
     def tickets(self):
@@ -47,7 +55,7 @@ class Scope:
         return self.tickets.filter(self.filters.period_q())
 
     def previous(self):
-        return Scope(self.user, self.filters.previous(), self.now, self.calendars)
+        return Scope(self.user, self.filters.previous(), self.now, self.calendars, self.live)
 
 
 def has_event(kind, **data):
@@ -57,18 +65,28 @@ def has_event(kind, **data):
 # -- volumes --------------------------------------------------------------------
 
 
+def volume_counts(scope):
+    """Requests received: total, by channel, topic, service, day and hour."""
+    f = scope.filters
+    if scope.daily is not None:
+        rows, n = scope.daily.rows(), Sum("tickets")
+        hours = rows.aggregate(**{str(h): Sum(hour_field(h)) for h in HOURS})
+        hours = {int(h): count for h, count in hours.items() if count}
+        days = dict(rows.values_list("day").annotate(n=n))
+    else:
+        rows, n = scope.cohort.order_by(), Count("pk")
+        days = dict(rows.annotate(day=TruncDate("created_at", tzinfo=f.tz)).values_list("day").annotate(n=n))
+        hours = dict(rows.annotate(hour=ExtractHour("created_at", tzinfo=f.tz)).values_list("hour").annotate(n=n))
+    by_channel = list(rows.values("channel").annotate(n=n).order_by("-n", "channel"))
+    by_topic = list(rows.values("topic__slug", "topic__title").annotate(n=n).order_by("-n", "topic__title"))
+    by_service = list(rows.values("service__slug", "service__name").annotate(n=n).order_by("-n", "service__name"))
+    return sum(days.values()), by_channel, by_topic, by_service, days, hours
+
+
 def volumes(scope):
     f = scope.filters
-    cohort = scope.cohort.order_by()
-    total = cohort.count()
+    total, by_channel, by_topic, by_service, days, hours = volume_counts(scope)
     channels = dict(Channel.choices)
-    by_channel = cohort.values("channel").annotate(n=Count("pk")).order_by("-n", "channel")
-    by_topic = cohort.values("topic__slug", "topic__title").annotate(n=Count("pk")).order_by("-n", "topic__title")
-    by_service = cohort.values("service__slug", "service__name").annotate(n=Count("pk")).order_by("-n", "service__name")
-    days = dict(cohort.annotate(day=TruncDate("created_at", tzinfo=f.tz)).values_list("day").annotate(n=Count("pk")))
-    hours = dict(
-        cohort.annotate(hour=ExtractHour("created_at", tzinfo=f.tz)).values_list("hour").annotate(n=Count("pk"))
-    )
     all_days = [f.start + datetime.timedelta(days=i) for i in range(f.days)]
     day_rows = [[formats.date_format(day, "D j M"), days.get(day, 0)] for day in all_days]
     peak_day = max(all_days, key=lambda day: (days.get(day, 0), -day.toordinal())) if days else None
@@ -153,6 +171,9 @@ def timed_rows(queryset):
 
 
 def response_hours(scope):
+    if scope.daily is not None:
+        rows = scope.daily.facts().values_list("ticket_id", "first_response_hours", "resolution_hours", "channel")
+        return {pk: (first, resolution, channel) for pk, first, resolution, channel in rows}
     return ticket_hours(scope.cohort, scope.calendars)
 
 
@@ -526,10 +547,16 @@ def service_names(labels):
 
 
 def transfers(scope):
-    counts = transfer_counts(scope.cohort.order_by().values("pk"))
-    total = scope.cohort.count()
-    once = len(counts)
-    twice = sum(1 for n in counts.values() if n >= 2)
+    if scope.daily is not None:
+        sums = scope.daily.rows().aggregate(
+            total=Sum("tickets"), once=Sum("transferred_once"), twice=Sum("transferred_twice")
+        )
+        total, once, twice = (sums[k] or 0 for k in ("total", "once", "twice"))
+    else:
+        counts = transfer_counts(scope.cohort.order_by().values("pk"))
+        total = scope.cohort.count()
+        once = len(counts)
+        twice = sum(1 for n in counts.values() if n >= 2)
     pairs = (
         TicketEvent.objects.filter(kind=TicketEvent.Kind.TRANSFERRED, ticket__in=scope.cohort.order_by().values("pk"))
         .order_by()
@@ -584,7 +611,11 @@ def corrected_q():
 
 
 def routing(scope):
-    counts = scope.cohort.order_by().aggregate(total=Count("pk"), corrected=Count("pk", filter=corrected_q()))
+    if scope.daily is not None:
+        counts = scope.daily.rows().aggregate(total=Sum("tickets"), corrected=Sum("corrected"))
+        counts = {k: v or 0 for k, v in counts.items()}
+    else:
+        counts = scope.cohort.order_by().aggregate(total=Count("pk"), corrected=Count("pk", filter=corrected_q()))
     moves = (
         TicketEvent.objects.filter(kind=TicketEvent.Kind.CORRECTED, ticket__in=scope.cohort.order_by().values("pk"))
         .order_by()
@@ -630,9 +661,13 @@ def reopened_q():
 
 
 def reopening(scope):
-    counts = scope.cohort.order_by().aggregate(
-        resolved=Count("pk", filter=resolved_once_q()), reopened=Count("pk", filter=reopened_q())
-    )
+    if scope.daily is not None:
+        counts = scope.daily.rows().aggregate(resolved=Sum("resolved_once"), reopened=Sum("reopened"))
+        counts = {k: v or 0 for k, v in counts.items()}
+    else:
+        counts = scope.cohort.order_by().aggregate(
+            resolved=Count("pk", filter=resolved_once_q()), reopened=Count("pk", filter=reopened_q())
+        )
     return Indicator(
         "reopening",
         _("Reopened requests"),
@@ -655,10 +690,19 @@ def ratings_of(ticket_ids):
 
 
 def satisfaction(scope):
-    ratings = ratings_of(scope.cohort.order_by().values("pk"))
-    summary = ratings.aggregate(average=Avg("score"), rated=Count("ticket_id", distinct=True))
-    distribution = dict(ratings.order_by().values_list("score").annotate(n=Count("pk")))
-    resolved = scope.cohort.order_by().aggregate(n=Count("pk", filter=resolved_once_q()))["n"]
+    if scope.daily is not None:
+        sums = scope.daily.rows().aggregate(
+            rated=Sum("rated"), resolved=Sum("resolved_once"), **{str(s): Sum(score_field(s)) for s in SCORES}
+        )
+        distribution = {s: sums[str(s)] for s in SCORES if sums[str(s)]}
+        count = sum(distribution.values())
+        average = sum(s * n for s, n in distribution.items()) / count if count else None
+        summary, resolved = {"average": average, "rated": sums["rated"] or 0}, sums["resolved"] or 0
+    else:
+        ratings = ratings_of(scope.cohort.order_by().values("pk"))
+        summary = ratings.aggregate(average=Avg("score"), rated=Count("ticket_id", distinct=True))
+        distribution = dict(ratings.order_by().values_list("score").annotate(n=Count("pk")))
+        resolved = scope.cohort.order_by().aggregate(n=Count("pk", filter=resolved_once_q()))["n"]
     return Indicator(
         "satisfaction",
         _("Satisfaction"),
