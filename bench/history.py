@@ -208,18 +208,22 @@ def generate(tickets=1_000_000, messages_per_ticket=3, log=print):
         log(f"messages: {tickets * messages_per_ticket} in {time.perf_counter() - t0:.1f} s")
 
         t0 = time.perf_counter()
+        cursor.execute("DROP INDEX IF EXISTS inbox_ticket_search_document")
         for low in range(first_ticket, last_ticket + 1, BATCH):
             cursor.execute(
                 """
-                UPDATE contacts_ticket t SET search_document =
-                    to_tsvector('aiguillage_fr', t.subject) || to_tsvector('aiguillage_fr', c.name) || m.words
-                FROM contacts_contact c,
-                     (SELECT ticket_id, to_tsvector('aiguillage_fr', string_agg(body_text, ' ' ORDER BY id)) AS words
-                      FROM contacts_message WHERE ticket_id BETWEEN %s AND %s GROUP BY ticket_id) m
-                WHERE c.id = t.contact_id AND m.ticket_id = t.id
+                INSERT INTO contacts_ticket_search (ticket_id, document)
+                SELECT t.id, to_tsvector('aiguillage_fr', t.subject) || to_tsvector('aiguillage_fr', c.name) || m.words
+                FROM contacts_ticket t JOIN contacts_contact c ON c.id = t.contact_id
+                JOIN (SELECT ticket_id, to_tsvector('aiguillage_fr', string_agg(body_text, ' ' ORDER BY id)) AS words
+                      FROM contacts_message WHERE ticket_id BETWEEN %s AND %s GROUP BY ticket_id) m ON m.ticket_id = t.id
+                ON CONFLICT (ticket_id) DO UPDATE SET document = EXCLUDED.document
                 """,
                 [low, low + BATCH - 1],
             )
+        cursor.execute(
+            "CREATE INDEX IF NOT EXISTS inbox_ticket_search_document ON contacts_ticket_search USING gin (document)"
+        )
         for table in ("contacts_ticket", "contacts_message"):
             cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         log(f"search documents in {time.perf_counter() - t0:.1f} s")

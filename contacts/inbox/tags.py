@@ -16,7 +16,8 @@ def _key(organisation_id):
 
 
 def suggestions(organisation_id):
-    """The organisation's tags, sorted (at most SUGGESTIONS_MAX)."""
+    """The organisation's tags, sorted (at most SUGGESTIONS_MAX), but those
+    of sensitive tickets."""
     found = cache.get(_key(organisation_id))
     if found is None:
         found = _organisation_tags(organisation_id)
@@ -30,7 +31,13 @@ def forget(organisation_id):
 
 
 def _organisation_tags(organisation_id):
-    tickets = Ticket.objects.filter(organisation_id=organisation_id).exclude(tags=[])
+    # Shared by every agent of the organisation: never the tags of a ticket
+    # on a sensitive topic (only its service may read them), nor of a purged one.
+    tickets = (
+        Ticket.objects.filter(organisation_id=organisation_id, purged_at__isnull=True)
+        .exclude(tags=[])
+        .exclude(topic__sensitive=True)
+    )
     if connection.vendor == "postgresql":
         tags = (
             tickets.annotate(tag=Func(F("tags"), function="jsonb_array_elements_text", output_field=CharField()))

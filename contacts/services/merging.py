@@ -85,3 +85,16 @@ def check_mergeable(source, target):
         raise TicketActionError(
             _("Request %(reference)s is closed: nothing can be merged into it.") % {"reference": target.reference}
         )
+    if _sensitive(source) and not (_sensitive(target) and target.service_id == source.service_id):
+        # Its messages would become readable by everyone who may read the target.
+        raise TicketActionError(
+            _(
+                "Request %(reference)s is on a sensitive topic: it can only be merged into a request on a "
+                "sensitive topic of the same service."
+            )
+            % {"reference": source.reference}
+        )
+
+
+def _sensitive(ticket):
+    return ticket.topic_id is not None and ticket.topic.sensitive

@@ -47,25 +47,26 @@ def enqueue(channel, recipient, payload, *, idempotency_key, ticket=None, messag
     return row
 
 
-def dispatch(outbox_id, eta=None):
-    """Hand a row to a Celery worker (from the after-commit thread, unless
-    tasks run eagerly). A broker that is down is logged, not raised: the row
-    stays queued and the sweeper dispatches it later."""
-    from contacts.tasks import deliver_outbox
-
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
+def dispatch(outbox_id, eta=None, *, now=False):
+    """Hand a row to a Celery worker: from the after-commit thread, or at
+    once when tasks run eagerly or ``now`` (the worker's own retries and the
+    sweeper: a worker process may end without running that thread). A broker
+    that is down is logged, not raised: the row stays queued and the sweeper
+    dispatches it later."""
+    if settings.CELERY_TASK_ALWAYS_EAGER or now:
+        _publish([(outbox_id, eta)])
+    else:
         background.submit("outbox", (outbox_id, eta))
-        return
-    try:
-        deliver_outbox.delay(outbox_id)
-    except Exception:
-        logger.exception("could not dispatch outbox row %s; the sweeper will", outbox_id)
 
 
 @background.handler("outbox")
 def _dispatch_gathered(items, loop):
-    """Rows gathered by the after-commit thread: those due now travel in one
-    Celery message that a worker fans out, the others each with their time."""
+    _publish(items)
+
+
+def _publish(items):
+    """(row id, eta) pairs: those due now travel in one Celery message that
+    a worker fans out, the others each with their time."""
     from contacts.tasks import deliver_outbox, dispatch_outbox
 
     due_now = [pk for pk, eta in items if eta is None]
@@ -159,7 +160,7 @@ def _retry_later(row, error):
         status=Outbox.Status.QUEUED, last_error=error, next_attempt_at=next_attempt, locked_until=None
     )
     if not settings.CELERY_TASK_ALWAYS_EAGER:
-        dispatch(row.pk, eta=next_attempt)
+        dispatch(row.pk, eta=next_attempt, now=True)
     return Outbox.Status.QUEUED
 
 
@@ -181,7 +182,7 @@ def sweep(now=None, limit=1000):
         )[:limit]
     )
     for pk in lost:
-        dispatch(pk)
+        dispatch(pk, now=True)
 
     stuck = Outbox.objects.filter(status=Outbox.Status.SENDING, locked_until__lt=now).select_related("ticket")
     recovered = len(lost)
@@ -194,7 +195,7 @@ def sweep(now=None, limit=1000):
             if Outbox.objects.filter(pk=row.pk, status=Outbox.Status.SENDING, locked_until=row.locked_until).update(
                 status=Outbox.Status.QUEUED, next_attempt_at=now, locked_until=None
             ):
-                dispatch(row.pk)
+                dispatch(row.pk, now=True)
                 recovered += 1
         else:
             with transaction.atomic():

@@ -97,8 +97,9 @@ def purge_ticket(ticket, reason, actor=None):
                 # Events are append-only for everything but this erasure.
                 TicketEvent.objects.filter(pk=event.pk).update(data=scrubbed)
         ticket.subject = ""
+        ticket.tags = []  # free text agents typed: it may name the citizen
         ticket.purged_at = timezone.now()
-        ticket.save(update_fields=["subject", "purged_at"])
+        ticket.save(update_fields=["subject", "tags", "purged_at"])
         ticket_purged.send(sender=Ticket, ticket=ticket)
         record_event(ticket, TicketEvent.Kind.PURGED, actor=actor, reason=reason)
         if not ticket.contact.tickets.filter(purged_at__isnull=True).exists():

@@ -283,3 +283,19 @@ def test_concurrent_merges_both_ways_neither_deadlock_nor_lose_messages(fast_pas
         assert kept.merged_into_id is None and kept.status != Ticket.Status.CLOSED
         assert set(Message.objects.filter(ticket=kept).values_list("pk", flat=True)) == messages
         assert TicketEvent.objects.filter(ticket__in=[a, b], kind=TicketEvent.Kind.MERGED_FROM).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_sensitive_request_merges_only_into_a_sensitive_one_of_its_service(world):
+    chloe = world.users["chloe"]
+    secret = world.ticket("secret")
+    plain = ingest(
+        inbound(70, subject="Mon RSA", text="Mon RSA n'a pas été versé.", sender_email=secret.contact.email)
+    ).ticket
+    assert secret.topic.sensitive and not plain.topic.sensitive
+    before = state(secret, plain)
+    with pytest.raises(TicketActionError, match="sujet sensible"):
+        merge(secret, plain, chloe)  # its messages would be read by everyone who reads the other
+    assert state(secret, plain) == before
+    merge(plain, secret, chloe)  # the other way round, nothing is exposed
+    assert Ticket.objects.get(pk=plain.pk).merged_into_id == secret.pk

@@ -68,3 +68,32 @@ def test_a_deleted_message_takes_its_words(world):
     Message.objects.filter(ticket=rsa).delete()
     assert rsa.reference not in found("retard")
     assert rsa.reference in found("versé")  # still in the subject
+
+
+def test_a_deleted_ticket_leaves_no_document(world):
+    apa = world.ticket("apa")
+    apa.delete()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM contacts_ticket_search WHERE ticket_id = %s", [apa.pk])
+        assert cursor.fetchone()[0] == 0
+
+
+def test_a_ticket_whose_document_is_full_still_takes_messages(world):
+    # A tsvector holds at most 1 MB: a long thread of long, varied messages
+    # fills it; the next messages are stored all the same (their words are
+    # not searchable), and the ticket's first words still are.
+    import random
+
+    rng = random.Random(3)
+    rsa = world.ticket("rsa")
+
+    def gibberish():
+        return " ".join("".join(rng.choice("bcdfghjklmnpqrstvz") for _ in range(9)) for _ in range(20_000))
+
+    for _ in range(6):
+        Message.objects.create(ticket=rsa, direction=Message.Direction.IN, channel="email", body_text=gibberish())
+    Message.objects.create(
+        ticket=rsa, direction=Message.Direction.IN, channel="email", body_text="Dernier mot: ornithorynque."
+    )
+    assert Message.objects.filter(ticket=rsa).count() == 8
+    assert rsa.reference in found("retard")

@@ -117,3 +117,22 @@ def test_suggestions_and_inbox_filter(world, login):
     assert 'name="tag"' in html and 'list="tag-suggestions"' in html
     assert '<option value="relance caf">' in html
     assert rsa.reference in html and rsa2.reference not in html
+
+
+@pytest.mark.django_db
+def test_suggestions_never_carry_the_tags_of_sensitive_or_purged_requests(world):
+    from contacts.inbox import tags
+    from contacts.services.privacy import purge_ticket
+
+    chloe, alice = world.users["chloe"], world.users["alice"]
+    add_tag(world.ticket("secret"), chloe, "signalement-famille-dupont")
+    add_tag(world.ticket("rsa"), alice, "relance-caf")
+    add_tag(world.ticket("rsa2"), alice, "usager-martin")
+    cache.clear()
+    offered = tags.suggestions(world.organisation.pk)
+    assert "relance-caf" in offered and "usager-martin" in offered
+    assert "signalement-famille-dupont" not in offered
+    purge_ticket(world.ticket("rsa2"), "test")
+    assert Ticket.objects.get(pk=world.ticket("rsa2").pk).tags == []
+    cache.clear()
+    assert "usager-martin" not in tags.suggestions(world.organisation.pk)
