@@ -193,7 +193,7 @@ def receive(organisation, sms, provider=""):
             thread_on_open_ticket=True,
             sms_consent=consent,
             sms_consent_source=ConsentRecord.Source.SMS_MESSAGE,
-            sms_consent_evidence=sms.text,
+            sms_consent_evidence=f"SMS {sms.external_id}"[:300],  # named, not copied: see ingest
             received_at=sms.received_at,
             raw_ref=f"sms:{provider}"[:300],
         )

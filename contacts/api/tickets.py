@@ -158,14 +158,15 @@ class Reply(TicketAction):
     )
     def post(self, request, reference):
         key = request.headers.get("Idempotency-Key", "")[:100]
-        once = f"api-reply-once:{request.user.pk}:{key}" if key else None
+        once = f"api-reply-once:{request.user.pk}:{reference[:40]}:{key}" if key else None
         if once and not cache.add(once, 1, 24 * 3600):
             raise Conflict(_("This answer has already been sent."))
+        self.stored = False
         try:
             return super().post(request, reference)
         except Exception:
-            if once:
-                cache.delete(once)  # not sent: the same key may be tried again
+            if once and not self.stored:
+                cache.delete(once)  # refused before it was stored: the same key may be tried again
             raise
 
     def act(self, ticket, data):
@@ -175,6 +176,7 @@ class Reply(TicketAction):
             )
         except services.TicketActionError as exc:
             raise refused(exc, "channel") from exc
+        self.stored = True  # committed with its outbox row: a retry must not send it again
         return Response(s.MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 

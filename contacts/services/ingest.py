@@ -138,7 +138,10 @@ def _ingest(inbound, organisation, stored_files):
             postcode=inbound.postcode[:10],
             sms_consent=inbound.sms_consent,
             consent_source=inbound.sms_consent_source or CONSENT_SOURCE_BY_CHANNEL.get(inbound.channel, ""),
-            consent_evidence=inbound.sms_consent_evidence or (inbound.text if inbound.channel == Channel.SMS else ""),
+            # The message itself is the proof: named, not copied (its text is
+            # purged with the ticket; a copy would outlive it).
+            consent_evidence=inbound.sms_consent_evidence
+            or (f"SMS {inbound.external_id}" if inbound.channel == Channel.SMS else ""),
         )
     except ConsentError as exc:
         raise IngestError(f"sms_consent: {exc}") from exc

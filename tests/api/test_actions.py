@@ -208,3 +208,25 @@ def test_a_reply_retried_with_its_idempotency_key_is_sent_once(world, api):
     assert Outbox.objects.filter(ticket=rsa, message__isnull=False).count() == 1
     assert client.post(url(rsa, "reply"), body, format="json", HTTP_IDEMPOTENCY_KEY="k-2").status_code == 201
     assert Outbox.objects.filter(ticket=rsa, message__isnull=False).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_reply_stored_before_the_answer_failed_keeps_its_key(world, api, monkeypatch):
+    # The answer is committed with its outbox row, then writing the response
+    # fails: the client's retry with the same key must not send it again.
+    from contacts.api import serializers
+
+    client = api(world.users["alice"])
+    client.raise_request_exception = False
+    rsa = world.ticket("rsa")
+    body = {"text": "Bonjour, voici la réponse."}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the connection dropped")
+
+    monkeypatch.setattr(serializers.MessageSerializer, "data", property(broken))
+    assert client.post(url(rsa, "reply"), body, format="json", HTTP_IDEMPOTENCY_KEY="k-9").status_code == 500
+    monkeypatch.undo()
+    again = client.post(url(rsa, "reply"), body, format="json", HTTP_IDEMPOTENCY_KEY="k-9")
+    assert again.status_code == 409
+    assert Outbox.objects.filter(ticket=rsa, message__isnull=False).count() == 1

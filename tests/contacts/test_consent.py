@@ -74,7 +74,7 @@ def test_sms_then_stop_then_sms_again_keeps_the_withdrawal(client, organisation,
 
     contact = Contact.objects.get(phone=MOBILE)
     assert _history(contact) == [
-        (True, "sms_message", "Bonjour, mon RSA n'est pas arrivé"),
+        (True, "sms_message", "SMS generic:m-1"),  # the message named, its text not copied (purged with the ticket)
         (False, "sms_stop", "STOP"),
     ]
     assert contact.sms_consent is False
@@ -218,7 +218,7 @@ def test_export_includes_the_history_and_erasure_keeps_it_without_evidence(organ
     with translation.override("fr"):
         exported = export_contact(contact)
     assert [(c["given"], c["how"], c["evidence"]) for c in exported["consents"]] == [
-        (True, "Message envoyé par SMS", "Bonjour, je suis Léa Martin, 3 rue des Lilas")
+        (True, "Message envoyé par SMS", "SMS sms-1")  # named, not copied
     ]
     assert exported["consents"][0]["consent_to"] == "SMS sur ses demandes"
     json.dumps(exported)  # JSON-ready
