@@ -124,6 +124,12 @@ def _ticket_page(request, ticket, status=200, **forms):
     templates = templates_for(ticket, channels[0][0] if channels else None)
     context = {
         "ticket": ticket,
+        # Where a merged duplicate went, named only to who may open it.
+        "merged_into": (
+            Ticket.objects.visible_to(request.user).filter(pk=ticket.merged_into_id).only("reference").first()
+            if ticket.merged_into_id
+            else None
+        ),
         "entries": timeline.build(ticket),
         "article": timeline.article_html(_article_of(ticket.topic)),
         "other_tickets": other_tickets,

@@ -299,3 +299,18 @@ def test_a_sensitive_request_merges_only_into_a_sensitive_one_of_its_service(wor
     assert state(secret, plain) == before
     merge(plain, secret, chloe)  # the other way round, nothing is exposed
     assert Ticket.objects.get(pk=plain.pk).merged_into_id == secret.pk
+
+
+@pytest.mark.django_db
+def test_a_duplicate_names_where_it_went_only_to_who_may_open_it(world, login):
+    chloe, alice = world.users["chloe"], world.users["alice"]
+    secret = world.ticket("secret")
+    plain = ingest(
+        inbound(71, subject="Mon RSA", text="Mon RSA n'a pas été versé.", sender_email=secret.contact.email)
+    ).ticket
+    merge(plain, secret, chloe)
+    seen_by_chloe = login(chloe).get(f"/agents/demandes/{plain.reference}/").content.decode()
+    assert secret.reference in seen_by_chloe
+    seen_by_alice = login(alice).get(f"/agents/demandes/{plain.reference}/").content.decode()
+    assert "Cette demande a été fusionnée dans une autre demande." in seen_by_alice
+    assert f'href="/agents/demandes/{secret.reference}/"' not in seen_by_alice
