@@ -2,8 +2,9 @@
 connected agents (their consumer checks what each one may see)."""
 
 import logging
+import os
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from contacts.models import TicketEvent
@@ -45,14 +46,25 @@ def _send(group, message):
     layer = get_channel_layer()
     if layer is None:
         return
-    if not isinstance(layer, InMemoryChannelLayer):
-        # Redis: from the after-commit thread, gathered with others.
+    if not isinstance(layer, InMemoryChannelLayer) and not _served_by_an_event_loop():
+        # A process without an event loop (WSGI, Celery, mail listener):
+        # from the after-commit thread, gathered with others, instead of a
+        # new event loop and Redis connection per push.
         background.submit("live", (group, message))
         return
-    try:  # the in-process layer lives on the server's own event loop
+    try:  # through the event loop that serves this process (ASGI server; the in-process layer lives there)
         async_to_sync(layer.group_send)(group, message)
     except Exception:  # what happened is stored; a missed live update is only a stale page
         logger.warning("live update to %s not sent", group, exc_info=True)
+
+
+def _served_by_an_event_loop():
+    """Whether this sync code runs for an ASGI server, whose event loop
+    async_to_sync reaches at once (and whose consumers share the layer)."""
+    return (
+        getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None
+        and getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid()
+    )
 
 
 @background.handler("live")
