@@ -134,9 +134,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# The inbox's covering index (INCLUDE columns) is PostgreSQL's; on the
-# embedded SQLite it is a plain index, which is all the demo needs.
-SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# PostgreSQL features the embedded SQLite demo does without: the inbox's
+# covering index (INCLUDE columns; a plain index there) and the daily
+# aggregates' NULLS NOT DISTINCT key (one refresh at a time keeps it there).
+SILENCED_SYSTEM_CHECKS = ["models.W040", "models.W047"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 

@@ -284,6 +284,12 @@ class Ticket(models.Model):
                 condition=models.Q(status__in=["new", "open", "pending"]),
                 name="ticket_active_counts",
             ),
+            # The "answer due soon" view, in the order it lists.
+            models.Index(
+                fields=["organisation", "due_at", "id"],
+                condition=models.Q(status__in=["new", "open"], first_response_at__isnull=True),
+                name="ticket_answer_due",
+            ),
         ]
         constraints = [
             # A merged duplicate is closed, and never its own target.
