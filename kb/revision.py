@@ -42,16 +42,16 @@ def current():
     return pinned
 
 
-def select_along(cursor, expression):
+def select_along(cursor, expression, params=()):
     """``SELECT expression`` on ``cursor``, reading the pinned revision in
     the same round trip when it is still unread (an ingestion that takes a
     reference number then routes reads both at once)."""
     if getattr(_state, "pinned", None) is _UNREAD:
-        cursor.execute(f"SELECT {expression}, ({_SELECT})")  # noqa: S608 (our own expression)
+        cursor.execute(f"SELECT {expression}, ({_SELECT})", params)  # noqa: S608 (our own expression)
         value, revision = cursor.fetchone()
         _state.pinned = revision or 0
         return value
-    cursor.execute(f"SELECT {expression}")  # noqa: S608
+    cursor.execute(f"SELECT {expression}", params)  # noqa: S608
     return cursor.fetchone()[0]
 
 

@@ -157,8 +157,15 @@ def _ingest(inbound, organisation, stored_files):
 
     if ticket is None:
         outcome = "created"
+        reference = next_reference(
+            organisation,
+            received_at.astimezone(organisation.tzinfo).year,
+            unless_stored=(inbound.channel, inbound.external_id),
+        )
+        if reference is None:
+            raise _Duplicate  # seen before: no number taken, nothing stored
         ticket = Ticket(
-            reference=next_reference(organisation, received_at.astimezone(organisation.tzinfo).year),
+            reference=reference,
             organisation=organisation,
             contact=contact,
             subject=(inbound.subject or inbound.text.strip().split("\n")[0])[:300],

@@ -2,7 +2,7 @@
 
 from django.db import connection, transaction
 
-from contacts.models import TicketCounter
+from contacts.models import Message, TicketCounter
 from kb import revision
 
 _TABLE = TicketCounter._meta.db_table
@@ -13,22 +13,37 @@ _UPSERT = (
 _known_sequences = set()  # created and committed, as seen by this process
 
 
-def next_reference(organisation, year):
-    """Take the next number of the organisation's year, e.g. CD99-2026-000123."""
+_STORED = f"EXISTS (SELECT 1 FROM {Message._meta.db_table} WHERE channel = %s AND external_id = %s)"  # noqa: S608
+
+
+def next_reference(organisation, year, unless_stored=None):
+    """Take the next number of the organisation's year, e.g. CD99-2026-000123.
+
+    ``unless_stored`` = (channel, external_id) of the message that opens the
+    ticket: None, and no number taken, when that message is already stored
+    (a duplicate leaves no gap; checked in the same round trip)."""
     take = _next_from_sequence if connection.vendor == "postgresql" else _next_from_counter
-    value = take(organisation.pk, year)
+    if unless_stored is not None and not unless_stored[1]:
+        unless_stored = None
+    value = take(organisation.pk, year, unless_stored)
+    if value is None:
+        return None
     return f"{organisation.reference_prefix}-{year}-{value:06d}"
 
 
-def _next_from_counter(organisation_id, year):
+def _next_from_counter(organisation_id, year, unless_stored):
     """One upsert; the counter row stays locked until the caller's transaction
     ends (SQLite serialises writers anyway)."""
     with connection.cursor() as cursor:
+        if unless_stored is not None:
+            cursor.execute(f"SELECT {_STORED}", list(unless_stored))  # noqa: S608
+            if cursor.fetchone()[0]:
+                return None
         cursor.execute(_UPSERT, [organisation_id, year])
         return cursor.fetchone()[0]
 
 
-def _next_from_sequence(organisation_id, year):
+def _next_from_sequence(organisation_id, year, unless_stored):
     """A PostgreSQL sequence per organisation and year: ``nextval`` takes no
     lock that lasts, so concurrent creations do not wait for each other's
     commit. A creation that rolls back leaves a gap; numbers stay distinct.
@@ -50,4 +65,8 @@ def _next_from_sequence(organisation_id, year):
                 ) + 1
                 cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {name} START {start}")
             transaction.on_commit(lambda: _known_sequences.add(name))
-        return revision.select_along(cursor, f"nextval('{name}')")
+        if unless_stored is None:
+            return revision.select_along(cursor, f"nextval('{name}')")
+        return revision.select_along(
+            cursor, f"CASE WHEN {_STORED} THEN NULL ELSE nextval('{name}') END", list(unless_stored)
+        )

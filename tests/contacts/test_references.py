@@ -64,3 +64,13 @@ def test_year_of_the_reference_is_the_organisations_local_year(make_inbound):
     # 23:30 UTC on 31 December is already 1 January in Paris.
     result = ingest(make_inbound(received_at=datetime(2025, 12, 31, 23, 30, tzinfo=UTC)))
     assert result.ticket.reference == "CD99-2026-000001"
+
+
+@pytest.mark.django_db
+def test_a_duplicate_takes_no_reference_number(make_inbound, organisation):
+    first = ingest(make_inbound(external_id="<once@citoyen.example>", sender_email="a@citoyen.example"))
+    again = ingest(make_inbound(external_id="<once@citoyen.example>", sender_email="a@citoyen.example"))
+    following = ingest(make_inbound(sender_email="b@citoyen.example"))
+    assert (again.outcome, again.ticket.pk) == ("duplicate", first.ticket.pk)
+    number = int(first.ticket.reference.rsplit("-", 1)[1])
+    assert following.ticket.reference.endswith(f"-{number + 1:06d}")  # no gap left by the duplicate
