@@ -217,6 +217,8 @@ SMS_MAX_PER_CONTACT_PER_DAY = int(os.environ.get("SMS_MAX_PER_CONTACT_PER_DAY", 
 CELERY_BEAT_SCHEDULE["sms-reminders"] = {"task": "channels_app.sms.tasks.send_due_reminders", "schedule": 300.0}
 # Personal data past each organisation's retention period, erased nightly.
 CELERY_BEAT_SCHEDULE["privacy-purge"] = {"task": "contacts.tasks.purge_expired", "schedule": 24 * 3600.0}
+# Documents whose antivirus scan is due (scanner was down, dispatch lost).
+CELERY_BEAT_SCHEDULE["antivirus-sweep"] = {"task": "contacts.tasks.sweep_scans", "schedule": 120.0}
 # The quality indicators' weekly summary to managers, Monday 6:00 UTC.
 from celery.schedules import crontab  # noqa: E402
 
@@ -238,6 +240,21 @@ FORM_MAX_MESSAGE_CHARS = int(os.environ.get("FORM_MAX_MESSAGE_CHARS", "10000"))
 FORM_MAX_REQUEST_BYTES = FORM_MAX_FILES * FORM_MAX_FILE_BYTES + 1024 * 1024
 FOLLOWUP_LINK_MAX_AGE_DAYS = int(os.environ.get("FOLLOWUP_LINK_MAX_AGE_DAYS", "365"))
 FOLLOWUP_RELINK_WINDOW_SECONDS = int(os.environ.get("FOLLOWUP_RELINK_WINDOW_SECONDS", "600"))
+# Antivirus (docs/antivirus.md): every stored document is scanned by clamd,
+# over its Unix socket (CLAMAV_SOCKET) or TCP (CLAMAV_HOST, CLAMAV_PORT),
+# after the commit that stored it. With neither set (the embedded demo)
+# scanning is off and documents are marked "not scanned".
+CLAMAV_SOCKET = os.environ.get("CLAMAV_SOCKET", "")
+CLAMAV_HOST = os.environ.get("CLAMAV_HOST", "")
+CLAMAV_PORT = int(os.environ.get("CLAMAV_PORT", "3310"))
+CLAMAV_TIMEOUT_SECONDS = float(os.environ.get("CLAMAV_TIMEOUT_SECONDS", "60"))
+# clamd's StreamMaxLength (25 MB in Debian's clamd.conf): a larger document is
+# not sent (clamd would cut the stream) and is marked "failed".
+CLAMAV_STREAM_MAX_BYTES = int(os.environ.get("CLAMAV_STREAM_MAX_MB", "25")) * 1024 * 1024
+# A document the scanner could not be reached for stays pending (not
+# downloadable) and is tried again with exponential backoff.
+CLAMAV_RETRY_BASE_SECONDS = float(os.environ.get("CLAMAV_RETRY_BASE_SECONDS", "30"))
+CLAMAV_RETRY_MAX_SECONDS = float(os.environ.get("CLAMAV_RETRY_MAX_SECONDS", "1800"))
 # Behind a reverse proxy that sets X-Forwarded-For, count rate limits by it.
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR")
 # (hits, seconds) per client IP, and per citizen for ":contact".

@@ -207,7 +207,7 @@ class TicketAdmin(VisibleTicketsMixin, admin.ModelAdmin):
 
 class AttachmentInline(ReadOnlyInline):
     model = Attachment
-    fields = ["filename", "content_type", "size", "sha256"]
+    fields = ["filename", "content_type", "size", "sha256", "scan_state", "scan_detail", "scanned_at"]
 
 
 @admin.register(Message)

@@ -380,6 +380,16 @@ def attachment_path(instance, filename):
 
 
 class Attachment(models.Model):
+    class Scan(models.TextChoices):
+        """The antivirus verdict (contacts/services/scanning.py). Only
+        ``clean`` and ``off`` documents can be downloaded."""
+
+        PENDING = "pending", _("Antivirus scan pending")
+        CLEAN = "clean", _("No virus found")
+        INFECTED = "infected", _("Quarantined: virus found")
+        FAILED = "failed", _("The antivirus could not scan it")
+        OFF = "off", _("Not scanned (antivirus off)")
+
     message = models.ForeignKey(
         Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("message")
     )
@@ -388,13 +398,49 @@ class Attachment(models.Model):
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     file = models.FileField(_("file"), upload_to=attachment_path, max_length=300)
+    scan_state = models.CharField(_("antivirus"), max_length=10, choices=Scan.choices, default=Scan.OFF)
+    scan_detail = models.CharField(
+        _("antivirus detail"), max_length=200, blank=True, help_text=_("The virus found, or why there is no verdict.")
+    )
+    scan_attempts = models.PositiveIntegerField(_("antivirus attempts"), default=0)
+    scan_due_at = models.DateTimeField(_("next antivirus attempt"), null=True, blank=True)
+    scanned_at = models.DateTimeField(_("scanned at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
+        indexes = [
+            models.Index(fields=["scan_due_at"], condition=Q(scan_state="pending"), name="attachment_scan_due"),
+        ]
 
     def __str__(self):
         return self.filename
+
+    @property
+    def downloadable(self):
+        return self.scan_state in (self.Scan.CLEAN, self.Scan.OFF)
+
+    @property
+    def scan_notice(self):
+        """What agents read instead of a link, or "" when it can be opened."""
+        if self.scan_state == self.Scan.PENDING:
+            return _("Antivirus scan pending: the document can be opened once it is scanned.")
+        if self.scan_state == self.Scan.INFECTED:
+            return _("Attachment quarantined: virus found (%(virus)s)") % {"virus": self.scan_detail}
+        if self.scan_state == self.Scan.FAILED:
+            return _("Antivirus scan impossible: this document cannot be opened.")
+        return ""
+
+    @property
+    def citizen_scan_notice(self):
+        """What the citizen reads instead of a link, or "" when it can be opened."""
+        if self.scan_state == self.Scan.PENDING:
+            return _("Being checked by our antivirus")
+        if self.scan_state == self.Scan.INFECTED:
+            return _("Blocked by our antivirus: a virus was found in this document.")
+        if self.scan_state == self.Scan.FAILED:
+            return _("Our antivirus could not check this document; it cannot be opened.")
+        return ""
 
 
 class TicketEvent(models.Model):
@@ -429,6 +475,7 @@ class TicketEvent(models.Model):
         MERGED_INTO = "merged_into", _("Merged into another request")
         MERGED_FROM = "merged_from", _("Duplicate merged in")
         TAGS_CHANGED = "tags_changed", _("Tags changed")
+        QUARANTINED = "quarantined", _("Document quarantined")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket"))
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)

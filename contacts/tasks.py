@@ -1,6 +1,10 @@
+import logging
+
 from celery import shared_task
 
 from contacts.services import outbox
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="contacts.tasks.deliver_outbox")
@@ -25,3 +29,21 @@ def purge_expired():
     from contacts.services import privacy
 
     return privacy.purge_expired()
+
+
+@shared_task(name="contacts.tasks.scan_attachments")
+def scan_attachments(attachment_ids):
+    from contacts.services import scanning
+
+    for attachment_id in attachment_ids:
+        try:
+            scanning.scan(attachment_id)
+        except Exception:  # the others still get scanned; the sweeper retries this one
+            logger.exception("scan of document %s failed", attachment_id)
+
+
+@shared_task(name="contacts.tasks.sweep_scans")
+def sweep_scans():
+    from contacts.services import scanning
+
+    return scanning.sweep()

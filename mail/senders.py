@@ -30,6 +30,13 @@ def build_email(row):
     )
     message.attach_alternative(payload.get("html") or render_html(payload.get("text", "")), "text/html")
     for attachment in Attachment.objects.filter(pk__in=payload.get("attachments") or []):
+        # Nothing leaves before the antivirus has passed it (docs/antivirus.md).
+        if attachment.scan_state == Attachment.Scan.PENDING:
+            raise TemporaryDeliveryError(f"document {attachment.pk} is waiting for its antivirus scan")
+        if not attachment.downloadable:
+            raise PermanentDeliveryError(
+                f"document {attachment.filename!r} not sent: antivirus {attachment.scan_state} ({attachment.scan_detail})"
+            )
         with attachment.file.open("rb") as handle:
             message.attach(attachment.filename, handle.read(), attachment.content_type)
     return message

@@ -388,6 +388,9 @@ def followup_attachment(request, token, pk):
     )
     if attachment is None:
         raise Http404(_("This document does not exist."))
+    if not attachment.downloadable:  # pending, quarantined or unscannable: never served
+        context = {"portal": _followup_portal(ticket), "message": attachment.citizen_scan_notice}
+        return render(request, "portal/refused.html", context, status=403)
     response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

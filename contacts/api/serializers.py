@@ -9,7 +9,7 @@ from rest_framework import serializers
 from contacts.inbox.actions import ANSWER_CHANNELS
 from contacts.inbox.forms import agent_label, agents_of
 from contacts.inbox.timeline import safe_html
-from contacts.models import Ticket
+from contacts.models import Attachment, Ticket
 from kb.models import Service
 
 # ---------------------------------------------------------------- answers
@@ -70,6 +70,11 @@ class AttachmentSerializer(serializers.Serializer):
     filename = serializers.CharField()
     content_type = serializers.CharField()
     size = serializers.IntegerField()
+    scan = serializers.ChoiceField(
+        source="scan_state",
+        choices=Attachment.Scan.choices,
+        help_text=_("Antivirus: only clean and off (not scanned) documents can be downloaded."),
+    )
     url = serializers.SerializerMethodField()
 
     def get_url(self, attachment) -> str:

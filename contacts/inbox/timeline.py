@@ -152,6 +152,11 @@ def describe(event, names):
         if data.get("added"):
             return [_("Added: %(tag)s") % {"tag": data["added"]}]
         return [_("Removed: %(tag)s") % {"tag": data.get("removed", "")}]
+    if kind == TicketEvent.Kind.QUARANTINED:
+        lines = [_("Attachment quarantined: virus found (%(virus)s)") % {"virus": data.get("virus", "")}]
+        if data.get("name"):
+            lines.append(data["name"])
+        return lines
     if kind in (TicketEvent.Kind.DELIVERY_FAILED, TicketEvent.Kind.ACK_SKIPPED) and data.get("reason"):
         return [str(data["reason"])]
     return []

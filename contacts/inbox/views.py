@@ -360,6 +360,8 @@ def attachment(request, pk):
     )
     if found is None:
         raise Http404("no such attachment")
+    if not found.downloadable:  # pending, quarantined or unscannable: never served
+        return render(request, "inbox/document_unavailable.html", {"document": found}, status=403)
     record_access(request.user, found.message.ticket, attachment=found)
     try:
         handle = found.file.open("rb")

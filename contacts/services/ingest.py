@@ -12,7 +12,7 @@ from django.utils import timezone
 from contacts.channels import Channel
 from contacts.inbound import InboundMessage
 from contacts.models import Attachment, ConsentRecord, Message, Ticket, TicketEvent
-from contacts.services import rows
+from contacts.services import rows, scanning
 from contacts.services.consent import ConsentError
 from contacts.services.contacts import match_contact
 from contacts.services.events import batched_events, record_event
@@ -324,6 +324,7 @@ def _store_attachment(message, item, stored_files):
     except Exception as exc:
         raise IngestError(f"attachment {item.filename!r} could not be stored: {exc}") from exc
     stored_files.append(attachment.file.name)
+    scanning.prepare(attachment)  # antivirus, after commit
     attachment.save()
     return attachment
 
