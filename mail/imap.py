@@ -5,7 +5,7 @@ import logging
 import ssl
 import time
 
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -132,9 +132,14 @@ def listen(mailbox, stop=lambda: False, idle_seconds=IDLE_SECONDS, poll_seconds=
                 else:
                     _sleep(poll_seconds, stop)
                     client.noop()
-        except (IMAPClientError, OSError, ssl.SSLError) as exc:
+        except (IMAPClientError, OSError, ssl.SSLError, DatabaseError) as exc:
+            # The database going away (a restart, a failover) is one more
+            # outage to wait out: what was not committed is fetched again.
             logger.warning("%s: %s; reconnecting in %ss", mailbox, exc, backoff)
-            Mailbox.objects.filter(pk=mailbox.pk).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
+            try:
+                Mailbox.objects.filter(pk=mailbox.pk).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
+            except DatabaseError:
+                logger.warning("%s: the error could not be recorded, the database is unreachable", mailbox)
             _sleep(backoff, stop)
             backoff = min(backoff * 2, max_backoff)
         finally:
