@@ -1,10 +1,15 @@
 """Fixed-window rate limits on the public endpoints, counted in the cache
-(Redis in production: one atomic INCR per hit, shared by every process)."""
+(Redis in production: one atomic INCR per hit, shared by every process).
+While Redis is unreachable nothing is counted and nothing refused."""
 
 import hashlib
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 
 def client_ip(request):
@@ -25,12 +30,18 @@ def hit(scope, identity, limit, window_seconds):
         return True
     digest = hashlib.sha256(str(identity).lower().encode()).hexdigest()[:32]
     key = f"rl:{scope}:{digest}"
-    cache.add(key, 0, timeout=window_seconds)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window_seconds)
-        count = 1
+        cache.add(key, 0, timeout=window_seconds)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=window_seconds)
+            count = 1
+    except (RedisError, OSError) as error:
+        # Redis down: a limit that cannot be counted lets the request
+        # through, rather than refusing every citizen until it is back.
+        logger.warning("rate limit %s not counted, the cache is unreachable: %s", scope, error)
+        return True
     return count <= limit
 
 
