@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from channels_app.models import CallbackRequest, FormSubmission
+from channels_app.portal.orientation import orientation_from_token
 
 
 class TopicHitSerializer(serializers.Serializer):
@@ -42,6 +43,23 @@ class QuestionSerializer(serializers.Serializer):
     choices = ChoiceSerializer(many=True)
 
 
+class OrientationField(serializers.CharField):
+    """The signed orientation a topic's answer gave; its id once checked."""
+
+    default_error_messages = {"unknown": _("This orientation was not given by this site; ask for the topic again.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", _("The orientation of the topic's answer that led to this request."))
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        token = super().to_internal_value(data)
+        orientation_id = orientation_from_token(token) if len(token) <= 100 else None
+        if orientation_id is None:
+            self.fail("unknown")
+        return orientation_id
+
+
 class OrientationSerializer(serializers.Serializer):
     topic = serializers.CharField()
     title = serializers.CharField()
@@ -49,7 +67,7 @@ class OrientationSerializer(serializers.Serializer):
     questions = QuestionSerializer(many=True)
     service = ServiceSerializer(allow_null=True)
     elsewhere = serializers.BooleanField(help_text=_("Another administration is competent."))
-    orientation = serializers.IntegerField(allow_null=True, help_text=_("Pass it with the request it leads to."))
+    orientation = serializers.CharField(allow_null=True, help_text=_("Pass it with the request it leads to."))
 
 
 class RequestSerializer(serializers.Serializer):
@@ -64,7 +82,7 @@ class RequestSerializer(serializers.Serializer):
     topic = serializers.CharField(required=False, allow_blank=True, help_text=_('"organisation/slug"'))
     sms_consent = serializers.BooleanField(required=False, default=False)
     preferred_channel = serializers.ChoiceField(choices=FormSubmission.Answer.choices, required=False)
-    orientation = serializers.IntegerField(required=False, allow_null=True)
+    orientation = OrientationField(required=False, allow_null=True)
     attachments = serializers.ListField(child=serializers.FileField(), required=False)
 
 
@@ -76,7 +94,7 @@ class CallbackSerializer(serializers.Serializer):
     postcode = serializers.CharField(required=False, allow_blank=True)
     message = serializers.CharField(required=False, allow_blank=True)
     topic = serializers.CharField(required=False, allow_blank=True)
-    orientation = serializers.IntegerField(required=False, allow_null=True)
+    orientation = OrientationField(required=False, allow_null=True)
 
 
 class ReceiptSerializer(serializers.Serializer):

@@ -18,7 +18,7 @@ from channels_app.api import serializers as s
 from channels_app.links import followup_url
 from channels_app.portal import ratelimit
 from channels_app.portal.forms import CallbackForm, ContactForm
-from channels_app.portal.orientation import answer_for, record_orientation, topic_for
+from channels_app.portal.orientation import answer_for, orientation_token, record_orientation, topic_for
 from channels_app.portal.search import search_topics
 from channels_app.portal.site import portal_for
 from channels_app.portal.submissions import Request, SubmissionRefused, request_callback, submit_request
@@ -112,7 +112,7 @@ class TopicOrientation(WidgetAPIView):
             "questions": [{"text": q.text, "choices": choices} for q, choices in answer.questions],
             "service": answer.service,
             "elsewhere": answer.elsewhere,
-            "orientation": orientation,
+            "orientation": orientation_token(orientation) if orientation else None,
         }
         return Response(s.OrientationSerializer(data).data)
 

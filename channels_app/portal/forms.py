@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from channels_app.models import CallbackRequest, FormSubmission
+from channels_app.portal.orientation import orientation_from_token
 from channels_app.portal.uploads import check_uploads
 from contacts.models import normalise_phone
 
@@ -56,12 +57,17 @@ class PublicForm(forms.Form):
     orientation that led here and a honeypot field robots fill in."""
 
     submission = forms.CharField(widget=forms.HiddenInput)
-    orientation = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    orientation = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
     website = forms.CharField(
         required=False,
         label=_("Leave this field empty"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
+
+    def clean_orientation(self):
+        # A token that is not ours (edited, or from another site) is only a
+        # lost hint: the request is still sent, without the orientation.
+        return orientation_from_token(self.cleaned_data.get("orientation"))
 
     def is_robot(self):
         return bool(self.data.get("website"))

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import markdown
 import nh3
+from django.core import signing
 from django.db import transaction
 
 from channels_app.models import Orientation
@@ -82,6 +83,26 @@ def record_orientation(organisation, answer, *, channel, widget=None, postcode="
         widget=widget,
         postcode=postcode[:10],
     )
+
+
+_SIGNER = signing.Signer(salt="aiguillage.orientation")
+
+
+def orientation_token(orientation_id):
+    """What a page or the API hands the citizen to carry to the request the
+    orientation leads to: the id, signed, so that nobody can attach another
+    visitor's orientation to their request by guessing ids."""
+    return _SIGNER.sign(str(orientation_id))
+
+
+def orientation_from_token(token):
+    """The orientation id a token carries; None when it was not ours."""
+    if token in (None, ""):
+        return None
+    try:
+        return int(_SIGNER.unsign(str(token)))
+    except (signing.BadSignature, ValueError):
+        return None
 
 
 def link_orientation(orientation_id, organisation, ticket):

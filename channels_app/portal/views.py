@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from channels_app.links import followup_token
 from channels_app.portal import followup, ratelimit
 from channels_app.portal.forms import CallbackForm, ContactForm, FollowupReplyForm, NewLinkForm, RatingForm
-from channels_app.portal.orientation import answer_for, record_orientation, topic_for
+from channels_app.portal.orientation import answer_for, orientation_token, record_orientation, topic_for
 from channels_app.portal.search import search_topics
 from channels_app.portal.site import portal_for
 from channels_app.portal.submissions import (
@@ -159,9 +159,9 @@ def topic(request, portal, owner, slug):
     else:
         postcode_error = ""
     answer = answer_for(portal.organisation, found, postcode)
-    orientation_id = None
+    orientation = ""
     if answer.service is not None and not answer.needs_narrowing:
-        orientation_id = _orientation_once(request, portal, answer, postcode)
+        orientation = orientation_token(_orientation_once(request, portal, answer, postcode))
     return render(
         request,
         "portal/topic.html",
@@ -171,7 +171,7 @@ def topic(request, portal, owner, slug):
             "topic": found,
             "postcode": postcode,
             "postcode_error": postcode_error,
-            "orientation_id": orientation_id,
+            "orientation": orientation,
             "topic_ref": f"{found.organisation.slug}/{found.slug}",
             "territorial": any(service.has_territory for service in found.candidate_services()),
         },

@@ -5,6 +5,7 @@ import uuid
 import yaml
 
 from channels_app.models import Orientation
+from channels_app.portal.orientation import orientation_from_token
 from contacts.models import Ticket
 
 
@@ -27,7 +28,27 @@ def test_search_and_orientation(client, widget):
     answer = client.get(f"/api/v1/widgets/{widget.key}/topics/cd99/rsa-versement/", {"cp": "99100"}).json()
     assert answer["service"]["organisation"] == "cd99"
     assert answer["elsewhere"] is False
-    assert Orientation.objects.get(pk=answer["orientation"]).channel == "api"
+    assert Orientation.objects.get(pk=orientation_from_token(answer["orientation"])).channel == "api"
+
+
+def test_a_request_carries_only_an_orientation_this_site_gave(client, widget):
+    answer = client.get(f"/api/v1/widgets/{widget.key}/topics/cd99/rsa-versement/", {"cp": "99100"}).json()
+    orientation_id = orientation_from_token(answer["orientation"])
+    # Another visitor's orientation, by its bare id or a forged token: refused, nothing stored.
+    for forged in (str(orientation_id), f"{orientation_id}:forged", "1"):
+        response = client.post(
+            f"/api/v1/widgets/{widget.key}/requests/", _payload(orientation=forged), content_type="application/json"
+        )
+        assert response.status_code == 400
+        assert "orientation" in response.json()
+    assert Ticket.objects.count() == 0
+    response = client.post(
+        f"/api/v1/widgets/{widget.key}/requests/",
+        _payload(orientation=answer["orientation"]),
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    assert Orientation.objects.get(pk=orientation_id).ticket == Ticket.objects.get()
 
 
 def test_request_created_once_per_submission_id(client, widget):

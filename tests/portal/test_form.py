@@ -5,6 +5,7 @@ import re
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from channels_app.models import CallbackRequest, FormSubmission, Orientation
+from channels_app.portal.orientation import orientation_token
 from contacts.models import Outbox, Ticket, TicketEvent
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -34,9 +35,10 @@ def _post(client, token, path="/contact/cd99/ecrire/", topic="cd99/rsa-versement
 def test_submission_makes_a_routed_acknowledged_ticket(client, kb):
     client.get("/contact/cd99/sujet/cd99/rsa-versement/", {"cp": "99100"})
     orientation = Orientation.objects.get()
-    token = _form(client, sujet="cd99/rsa-versement", orientation=orientation.pk)
+    carried = orientation_token(orientation.pk)
+    token = _form(client, sujet="cd99/rsa-versement", orientation=carried)
     attachment = SimpleUploadedFile("avis.pdf", PDF, content_type="application/pdf")
-    response = _post(client, token, orientation=orientation.pk, attachments=attachment)
+    response = _post(client, token, orientation=carried, attachments=attachment)
     assert response.status_code == 302
     ticket = Ticket.objects.get()
     assert ticket.channel == "form"
@@ -54,6 +56,19 @@ def test_submission_makes_a_routed_acknowledged_ticket(client, kb):
     confirmation = client.get(response["Location"]).content.decode()
     assert ticket.reference in confirmation
     assert "Suivre ma demande" in confirmation
+
+
+def test_an_orientation_id_not_signed_by_the_site_is_not_attached(client, kb):
+    """Orientations are counted per citizen: a guessed id (another visitor's)
+    must not be linked to this request; the request itself still goes."""
+    client.get("/contact/cd99/sujet/cd99/rsa-versement/", {"cp": "99100"})
+    orientation = Orientation.objects.get()
+    token = _form(client, sujet="cd99/rsa-versement")
+    response = _post(client, token, orientation=str(orientation.pk))
+    assert response.status_code == 302
+    assert Ticket.objects.count() == 1
+    orientation.refresh_from_db()
+    assert orientation.ticket is None
 
 
 def test_double_click_makes_one_ticket(client, kb):

@@ -1,6 +1,9 @@
 """The guided path: search, topic tree, questions, orientation."""
 
+from urllib.parse import quote as urlquote
+
 from channels_app.models import Orientation
+from channels_app.portal.orientation import orientation_token
 
 
 def test_home_lists_the_topic_tree_and_searches(client, kb):
@@ -42,7 +45,7 @@ def test_orientation_names_the_competent_service_and_is_recorded_once(client, kb
     orientation = Orientation.objects.get()
     assert orientation.topic.slug == "rsa-versement"
     assert orientation.ticket is None and not orientation.elsewhere
-    assert f"orientation={orientation.pk}" in html  # carried to the form
+    assert f"orientation={urlquote(orientation_token(orientation.pk))}" in html  # carried to the form, signed
 
 
 def test_another_administration_is_named_when_competent(client, kb):
