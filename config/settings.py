@@ -5,11 +5,13 @@ in-memory channel layer, eager Celery and the console email backend. Setting
 DATABASE_URL and REDIS_URL moves it onto PostgreSQL and Redis.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -74,9 +76,14 @@ INSTALLED_APPS = [
     "mail",
     "channels_app",
     "axes",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    # Request metrics (django-prometheus): first and (before axes) last.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # A request id (X-Request-ID) for the logs and the response.
+    "config.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -88,6 +95,7 @@ MIDDLEWARE = [
     "contacts.second_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: answers locked-out login attempts.
     "axes.middleware.AxesMiddleware",
 ]
@@ -168,6 +176,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Workers log through LOGGING below (format, personal-data filter) instead
+# of replacing the root handlers with their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A worker keeps its database connection for this many tasks instead of
 # Celery's default of a new connection per task, which costs more than a
 # delivery itself; config/celery.py drops a connection that broke meanwhile.
@@ -268,6 +279,26 @@ PUBLIC_RATE_LIMITS = {
     "chat": (int(os.environ.get("RATE_CHAT_PER_HOUR", "30")), 3600),
 }
 
+# Prometheus metrics at /metrics (docs/deployment.md), never public: served
+# to the client addresses of METRICS_ALLOWED_IPS (networks; loopback by
+# default) or to "Authorization: Bearer METRICS_TOKEN". With several worker
+# processes, PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself)
+# names the directory where every process of the host keeps its counters.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.0/8,::1/128")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+try:
+    METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(item, strict=False) for item in METRICS_ALLOWED_IPS]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from exc
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters (e.g. openssl rand -hex 32)")
+if HTTPS:
+    # Prometheus scrapes the application server itself, on loopback.
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
+
+# The agents' API: a token (made in the admin) expires this many days after.
+API_TOKEN_MAX_AGE_DAYS = int(os.environ.get("API_TOKEN_MAX_AGE_DAYS", "90"))
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -329,9 +360,41 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "inbox/locked.html"
 
+# Logs go to stderr (config/logs.py): human-readable text by default, one
+# JSON object per line with LOG_FORMAT=json (production). Every record
+# carries the request id (or Celery task id) and the ticket reference when
+# known; email addresses, phone numbers and follow-up links are masked.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "context": {"()": "config.logs.ContextFilter"},
+        "personal_data": {"()": "config.logs.PersonalDataFilter"},
+    },
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context", "personal_data"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Through the handler above only (Django's own would print DEBUG
+        # records twice, unfiltered, and mail them to ADMINS).
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # The servers' own loggers, in the same format.
+        **{
+            name: {"handlers": ["console"], "propagate": False}
+            for name in ("gunicorn.error", "uvicorn", "uvicorn.error")
+            if LOG_FORMAT == "json"
+        },
+    },
 }

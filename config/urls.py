@@ -3,12 +3,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config.health import healthz
+from config.metrics import metrics
 
 admin.site.site_header = "Aiguillage"
 admin.site.site_title = "Aiguillage"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("webhooks/anymail/", include("anymail.urls")),
     path("sms/", include("channels_app.sms.urls")),

@@ -10,6 +10,7 @@ from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from mail import metrics
 from mail.models import Mailbox, RawMessage
 from mail.services import receive
 
@@ -136,6 +137,7 @@ def listen(mailbox, stop=lambda: False, idle_seconds=IDLE_SECONDS, poll_seconds=
             # The database going away (a restart, a failover) is one more
             # outage to wait out: what was not committed is fetched again.
             logger.warning("%s: %s; reconnecting in %ss", mailbox, exc, backoff)
+            metrics.imap_errors.labels(str(mailbox.pk)).inc()
             try:
                 Mailbox.objects.filter(pk=mailbox.pk).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
             except DatabaseError:

@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from contacts import metrics
 from contacts.channels import Channel
 from contacts.inbound import InboundMessage
 from contacts.models import Attachment, ConsentRecord, Message, Ticket, TicketEvent
@@ -67,13 +68,15 @@ def _ingest_once(inbound, on_stored):
                 result = _ingest(inbound, organisation, stored_files)
                 if on_stored is not None and result.outcome in ("created", "threaded"):
                     on_stored(result)
-                return result
+            metrics.count_ingested(inbound.channel, result.outcome)
+            return result
         except _Duplicate:
             # The message is already stored (its INSERT found the key taken):
             # everything this attempt did is rolled back.
             _delete_files(stored_files)
             existing = _existing(inbound)
             if existing is not None:
+                metrics.count_ingested(inbound.channel, "duplicate")
                 return IngestResult("duplicate", existing.ticket, existing)
             if attempt == 2:
                 raise IngestError("the message was stored and removed while it was being ingested") from None
@@ -83,6 +86,7 @@ def _ingest_once(inbound, on_stored):
             # contact) between our check and our insert.
             existing = _existing(inbound)
             if existing is not None:
+                metrics.count_ingested(inbound.channel, "duplicate")
                 return IngestResult("duplicate", existing.ticket, existing)
             if attempt == 2:
                 raise

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from contacts import metrics
 from contacts.channels import Channel
 from contacts.models import Outbox, TicketEvent
 from contacts.senders import PermanentDeliveryError, TemporaryDeliveryError, get_sender
@@ -102,13 +103,19 @@ def deliver(outbox_id):
     try:
         provider_id = get_sender(row.channel).deliver(row)
     except PermanentDeliveryError as exc:
-        return _fail(row, str(exc))
+        status = _fail(row, str(exc))
     except TemporaryDeliveryError as exc:
-        return _retry_later(row, str(exc))
+        status = _retry_later(row, str(exc))
     except Exception as exc:  # an unforeseen sender error is presumed temporary
         logger.exception("unexpected error delivering outbox row %s", row.pk)
-        return _retry_later(row, f"{type(exc).__name__}: {exc}")
-    return _mark_sent(row, provider_id or "")
+        status = _retry_later(row, f"{type(exc).__name__}: {exc}")
+    else:
+        status = _mark_sent(row, provider_id or "")
+    metrics.count_delivery(row.channel, _OUTCOMES[status])
+    return status
+
+
+_OUTCOMES = {Outbox.Status.SENT: "sent", Outbox.Status.QUEUED: "retried", Outbox.Status.FAILED: "failed"}
 
 
 def _claim(outbox_id):
@@ -213,6 +220,7 @@ def sweep(now=None, limit=1000):
                             recipient=row.recipient,
                             error="delivery state unknown after a worker crash",
                         )
+                    metrics.count_delivery(row.channel, "unknown")
                     recovered += 1
     return recovered
 
