@@ -1,7 +1,9 @@
 """A real Dovecot IMAP server on loopback, configured and started by the tests."""
 
 import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -79,9 +81,25 @@ class Dovecot:
         while pid_file.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
 
-    def restart(self):
+    def restart(self, drop_connections=False):
+        """Stop and start the server. ``drop_connections``: the IMAP sessions
+        open before end with it, as when the machine restarts (this
+        Dovecot's stop leaves its running imap processes serving them)."""
+        sessions = self._children() if drop_connections else []
         self.stop()
+        for pid in sessions:
+            with contextlib.suppress(ProcessLookupError, FileNotFoundError):
+                if "dovecot" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
+                    os.kill(pid, signal.SIGKILL)
         return self.start()
+
+    def _children(self):
+        """The pids of the master process's children (logins, imap sessions)."""
+        try:
+            master = int((self.root / "run" / "master.pid").read_text().split()[0])
+            return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+            return []
 
     def log(self):
         path = self.root / "dovecot.log"

@@ -16,6 +16,11 @@ Script steps, one per request, then ``default``:
   provider took the SMS: the worst case for whoever was waiting);
 - "invalid": the provider's answer to an invalid number (Brevo: 400
   invalid_parameter; OVH: 200 with the number in invalidReceivers).
+
+``latency`` (seconds) delays every answer, the request already taken.
+``refuse_connections()`` takes the provider off the network (new
+connections refused, requests on kept-alive ones dropped unanswered and
+not taken) until ``accept_connections()``.
 """
 
 import hashlib
@@ -50,13 +55,18 @@ class FakeSmsProvider:
         self.script = []
         self.default = 200
         self.slow_seconds = 2.0
+        self.latency = 0.0
+        self.refusing = False
         self.record_bodies = record_bodies
         self.received = []
         self.accepted_count = 0
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._ids = itertools.count(1_511_882_900_000_001)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._listen(("127.0.0.1", 0))
+
+    def _listen(self, address):
+        self.server = ThreadingHTTPServer(address, self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="fake-sms-provider", daemon=True)
 
@@ -65,6 +75,18 @@ class FakeSmsProvider:
     def __enter__(self):
         self.thread.start()
         return self
+
+    def refuse_connections(self):
+        """Off the network until ``accept_connections()``."""
+        self.refusing = True
+        self.server.shutdown()
+        self.server.server_close()
+
+    def accept_connections(self):
+        """Back on the network, on the same port."""
+        self._listen(self.server.server_address)
+        self.refusing = False
+        self.thread.start()
 
     def __exit__(self, *exc):
         self._release.set()
@@ -141,6 +163,9 @@ class FakeSmsProvider:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if provider.refusing:  # a kept-alive connection of before the outage
+                    self.close_connection = True
+                    return
                 try:
                     data = json.loads(body) if body else None
                 except ValueError:
@@ -162,6 +187,8 @@ class FakeSmsProvider:
                 if step == "hang":
                     provider._release.wait()
                     step = 200
+                if provider.latency:
+                    time.sleep(provider.latency)
                 if self.path.startswith("/v3/transactionalSMS/sms"):
                     status, answer = provider._brevo(self, data, step)
                 elif self.path.startswith("/1.0/sms/") and self.path.endswith("/jobs"):
