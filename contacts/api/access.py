@@ -1,21 +1,36 @@
 """Who may use the agents' API, and the one way an API view gets a ticket.
 
-Token (``Authorization: Token <key>``, keys made in the admin) or session
-(with its CSRF token on writes). Only users with an agent profile get in; an
+Token (``Authorization: Token <key>``, keys made in the admin, valid
+``API_TOKEN_MAX_AGE_DAYS`` after they were made) or session (with its CSRF
+token on writes). Only users with an agent profile get in; an
 administrator or manager using a session must have given their second factor
 (as on the pages); a token, issued by an administrator, stands for it.
 """
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
 from contacts.models import AgentProfile, Ticket
 from contacts.second_factor import needs_second_factor
+
+
+class ExpiringTokenAuthentication(TokenAuthentication):
+    """A token stops working ``API_TOKEN_MAX_AGE_DAYS`` after it was made: a
+    key copied into a forgotten script or a leaked file does not open
+    citizens' requests for ever. An administrator makes a new one."""
+
+    def authenticate_credentials(self, key):
+        user, token = super().authenticate_credentials(key)
+        if token.created < timezone.now() - timedelta(days=settings.API_TOKEN_MAX_AGE_DAYS):
+            raise AuthenticationFailed(_("This token has expired; ask an administrator for a new one."))
+        return user, token
 
 
 class IsAgent(BasePermission):
@@ -48,7 +63,7 @@ class AgentAPIView(APIView):
     """The agents' API views: authenticated agents only, times in their
     organisation's time zone."""
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [ExpiringTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAgent]
 
     def initial(self, request, *args, **kwargs):

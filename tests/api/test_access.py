@@ -2,8 +2,11 @@
 authentication, agents only, and every endpoint answers 404 for what the
 agent may not see, whatever reference or id is guessed."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -43,6 +46,23 @@ def test_anonymous_or_bad_token_answers_401(world):
             assert response["WWW-Authenticate"] == "Token"
         for path in posts:
             assert client.post(path, {}, format="json").status_code == 401, path
+
+
+@pytest.mark.django_db
+def test_an_expired_token_is_refused_and_says_so(world, api, settings):
+    settings.API_TOKEN_MAX_AGE_DAYS = 30
+    client = api(world.users["alice"])
+    assert client.get("/api/v1/tickets/").status_code == 200
+    token = Token.objects.get(user=world.users["alice"])
+    Token.objects.filter(pk=token.pk).update(created=timezone.now() - timedelta(days=31))
+    response = client.get("/api/v1/tickets/")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Ce jeton a expiré ; demandez-en un nouveau à un administrateur."}
+    rsa = world.ticket("rsa")
+    assert (
+        client.post(f"/api/v1/tickets/{rsa.reference}/status/", {"status": "closed"}, format="json").status_code == 401
+    )
+    assert world.ticket("rsa").status == Ticket.Status.NEW
 
 
 @pytest.mark.django_db
