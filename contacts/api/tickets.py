@@ -100,7 +100,7 @@ class TicketDetail(AgentAPIView):
     def get(self, request, reference):
         ticket = self.ticket(reference)
         record_access(request.user, ticket, what="api")
-        entries = timeline.build(ticket)
+        entries = timeline.build(ticket, request.user)
         ticket.timeline_messages = [entry.message for entry in entries if entry.message is not None]
         ticket.timeline_events = [entry for entry in entries if entry.event is not None]
         ticket.reply_channel_values = [channel for channel, _label in actions.reply_channels(ticket)]

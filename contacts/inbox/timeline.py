@@ -62,7 +62,7 @@ class Names:
     """Readable names for the ids and slugs events store (agents, topics,
     services), looked up in at most three queries."""
 
-    def __init__(self, ticket, events):
+    def __init__(self, ticket, events, user=None):
         from kb.models import Service, Topic
 
         assignees = {e.data.get("assignee") for e in events if e.kind == TicketEvent.Kind.ASSIGNED} - {None}
@@ -97,6 +97,23 @@ class Names:
                 slug__in={name.split("/", 1)[-1] for name in services}
             ):
                 self.services[str(found)] = found.name
+        # The other requests merge events name, for who may open them only:
+        # a duplicate merged into a sensitive request must not tell an agent
+        # of another service that the citizen has one.
+        references = set()
+        for event in events:
+            if event.kind in (TicketEvent.Kind.MERGED_INTO, TicketEvent.Kind.MERGED_FROM):
+                references.update((event.data.get("into"), event.data.get("source")))
+        references.discard(None)
+        self.visible_references = (
+            set(Ticket.objects.visible_to(user).filter(reference__in=references).values_list("reference", flat=True))
+            if references and user is not None
+            else set()
+        )
+
+    def reference(self, reference):
+        """The reference if the reader may open that request, else ""."""
+        return reference if reference in self.visible_references else ""
 
     def topic(self, slug):
         return self.topics.get(slug, slug) if slug else ""
@@ -137,16 +154,29 @@ def describe(event, names):
             lines.append(_("The router could not tell which topic this is."))
         return lines
     if kind == TicketEvent.Kind.MERGED_INTO:
-        return [_("Merged into %(reference)s, where its messages are now.") % {"reference": data.get("into", "")}]
+        reference = names.reference(data.get("into"))
+        if not reference:
+            return [_("Merged into another request, where its messages are now.")]
+        return [_("Merged into %(reference)s, where its messages are now.") % {"reference": reference}]
     if kind == TicketEvent.Kind.MERGED_FROM:
         count = len(data.get("messages") or [])
+        reference = names.reference(data.get("source"))
+        if not reference:
+            return [
+                ngettext(
+                    "%(count)d message of another request moved here.",
+                    "%(count)d messages of another request moved here.",
+                    count,
+                )
+                % {"count": count}
+            ]
         return [
             ngettext(
                 "%(count)d message of %(reference)s moved here.",
                 "%(count)d messages of %(reference)s moved here.",
                 count,
             )
-            % {"count": count, "reference": data.get("source", "")}
+            % {"count": count, "reference": reference}
         ]
     if kind == TicketEvent.Kind.TAGS_CHANGED:
         if data.get("added"):
@@ -162,19 +192,20 @@ def describe(event, names):
     return []
 
 
-def build(ticket):
-    """The timeline entries, oldest first, in three queries."""
+def build(ticket, user):
+    """The timeline entries, oldest first, as ``user`` may read them."""
     messages = list(
         ticket.messages.select_related("author").prefetch_related(
             Prefetch("attachments", queryset=Attachment.objects.order_by("pk"))
         )
     )
     events = list(ticket.events.exclude(kind__in=SHOWN_AS_MESSAGES).select_related("actor"))
-    names = Names(ticket, events)
+    names = Names(ticket, events, user)
     merged_from = {}  # message pk -> the reference of the duplicate it came from
     for event in events:
         if event.kind == TicketEvent.Kind.MERGED_FROM:
-            merged_from.update(dict.fromkeys(event.data.get("messages") or [], event.data.get("source", "")))
+            source = names.reference(event.data.get("source"))
+            merged_from.update(dict.fromkeys(event.data.get("messages") or [], source))
     entries = [Entry(at=m.created_at, pk=m.pk, message=m) for m in messages]
     entries += [Entry(at=e.created_at, pk=e.pk, event=e, details=describe(e, names)) for e in events]
     for entry in entries:

@@ -130,7 +130,7 @@ def _ticket_page(request, ticket, status=200, **forms):
             if ticket.merged_into_id
             else None
         ),
-        "entries": timeline.build(ticket),
+        "entries": timeline.build(ticket, request.user),
         "article": timeline.article_html(_article_of(ticket.topic)),
         "other_tickets": other_tickets,
         "templates": templates,

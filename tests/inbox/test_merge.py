@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from django.db import connection
+from rest_framework.test import APIClient
 
 from contacts.models import Attachment, Message, Outbox, Ticket, TicketEvent
 from contacts.services import TicketActionError, ingest
@@ -314,3 +315,12 @@ def test_a_duplicate_names_where_it_went_only_to_who_may_open_it(world, login):
     seen_by_alice = login(alice).get(f"/agents/demandes/{plain.reference}/").content.decode()
     assert "Cette demande a été fusionnée dans une autre demande." in seen_by_alice
     assert f'href="/agents/demandes/{secret.reference}/"' not in seen_by_alice
+    # Not even its reference, in the banner, the timeline or the API: Alice
+    # must not learn that the citizen has a request on a sensitive topic.
+    assert secret.reference not in seen_by_alice
+    assert "Fusionnée dans une autre demande" in seen_by_alice
+    client = APIClient()
+    client.force_authenticate(alice)
+    detail = client.get(f"/api/v1/tickets/{plain.reference}/")
+    assert detail.status_code == 200
+    assert secret.reference not in detail.content.decode()
