@@ -56,6 +56,10 @@ TOP_KEYS = {"organisation", "services", "topics", "templates"}
 KINDS_REPORTED = ("services", "contact_points", "topics", "questions", "templates")
 
 
+# C0 controls but tab, line feed and carriage return, and DEL.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class KbImportError(Exception):
     """Invalid knowledge base; ``errors`` lists "file:line: message" strings."""
 
@@ -128,6 +132,18 @@ class _Checker:
         value = str(value)
         if max_length and len(value) > max_length:
             self.error(mapping.key_lines[key], f"{key!r} in {where} is longer than {max_length} characters")
+        return self._printable(value, mapping, key, where)
+
+    def _printable(self, value, mapping, key, where):
+        """Text a person typed: no control characters (a NUL from a YAML
+        "\\0" escape would make the database refuse the whole import)."""
+        bad = CONTROL.search(value)
+        if bad:
+            self.error(
+                mapping.key_lines.get(key, mapping.line),
+                f"{key!r} in {where} contains a control character (U+{ord(bad.group()):04X})",
+            )
+            return ""
         return value
 
     def text_list(self, mapping, key, where):
@@ -137,7 +153,7 @@ class _Checker:
         if not isinstance(value, list) or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in value):
             self.error(mapping.key_lines.get(key, mapping.line), f"{key!r} in {where} must be a list of texts")
             return []
-        return [str(v) for v in value]
+        return [self._printable(str(v), mapping, key, where) for v in value]
 
     def boolean(self, mapping, key, where):
         value = mapping.get(key, False)

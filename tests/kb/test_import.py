@@ -102,6 +102,8 @@ def test_update_reports_added_changed_and_removed(capsys):
         (("{{ ticket.reference }}", "{% include 'x.html' %}"), "tag not allowed: include"),
         (("  name: Commune X", "  name: [Commune"), "invalid YAML"),
         (("kind: phone", "kind: pigeon"), "unknown contact point kind 'pigeon'"),
+        (("  name: Commune X", '  name: "Commune\\0X"'), "x.yaml:3: 'name' in organisation contains a control"),
+        (("keywords: [trou", 'keywords: ["nid\\x07", trou'), "'keywords' in topic 'voirie' contains a control"),
     ],
 )
 def test_invalid_files_name_the_place_and_write_nothing(change, message):
