@@ -30,6 +30,12 @@ def _read():
 _SELECT = f"SELECT value FROM {Revision._meta.db_table} WHERE id = 1"  # noqa: S608 (constant table name)
 
 
+_BUMP = f"UPDATE {Revision._meta.db_table} SET value = nextval('kb_revision_seq') WHERE id = 1"  # noqa: S608
+_CREATE = (
+    f"INSERT INTO {Revision._meta.db_table} (id, value) VALUES (1, nextval('kb_revision_seq'))"  # noqa: S608
+    " ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value"
+)
+
 _UNREAD = object()
 
 
@@ -56,9 +62,20 @@ def select_along(cursor, expression, params=()):
 
 
 def bump():
-    with transaction.atomic():
-        if not Revision.objects.filter(pk=1).update(value=F("value") + 1):
-            Revision.objects.get_or_create(pk=1, defaults={"value": 1})
+    """A new revision number. On PostgreSQL it comes from a sequence, which
+    a rollback does not undo: a change rolled back after something was
+    memoised under its number inside its transaction leaves that number
+    unused for ever, so the memoised value can never be taken for a later
+    revision's (with ``value + 1`` the next change would get it again)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_BUMP)
+            if cursor.rowcount == 0:
+                cursor.execute(_CREATE)
+    else:
+        with transaction.atomic():
+            if not Revision.objects.filter(pk=1).update(value=F("value") + 1):
+                Revision.objects.get_or_create(pk=1, defaults={"value": 1})
     if getattr(_state, "pinned", None) is not None:
         _state.pinned = _UNREAD
 
