@@ -138,6 +138,12 @@ def process(row, raw_bytes=None):
     except IngestError as exc:
         return _finish(row, "rejected", reason=str(exc))
     outcome, reason = outcome_of(result)
+    if result.outcome == "duplicate" and result.message is not None and result.message.raw_ref == inbound.raw_ref:
+        # These very bytes were ingested at the same moment by another reader
+        # (two listeners on one mailbox): its status, committed with the
+        # message, stands.
+        row.refresh_from_db(fields=["status", "reason", "ticket"])
+        return Received("duplicate", row, result.ticket, row.reason)
     if result.outcome in ("ignored", "duplicate"):
         return _finish(row, outcome, ticket=result.ticket, reason=reason)
     return Received(outcome, row, result.ticket, row.reason)

@@ -23,8 +23,9 @@ def _answers(url):
 
 
 @contextlib.contextmanager
-def asgi_server(log_path):
-    """Serve the project on 127.0.0.1; yields its base URL."""
+def asgi_server(log_path, **env):
+    """Serve the project on 127.0.0.1 (``env``: extra environment variables);
+    yields its base URL."""
     port = free_port()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -42,7 +43,7 @@ def asgi_server(log_path):
                 "--no-access-log",
             ],
             cwd=ROOT,
-            env=child_env(),
+            env=child_env(**env),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

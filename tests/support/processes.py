@@ -48,8 +48,9 @@ def wait_until(predicate, timeout=20.0, interval=0.05, message="condition"):
 
 
 @contextlib.contextmanager
-def celery_worker(log_path, **env):
-    """A real Celery worker consuming the test broker, stopped on exit."""
+def celery_worker(log_path, nodename="celery@%h", **env):
+    """A real Celery worker consuming the test broker, stopped on exit
+    (``nodename``: give each of several workers its own)."""
     from config.celery import app
 
     app.control.purge()
@@ -66,6 +67,8 @@ def celery_worker(log_path, **env):
                 "solo",
                 "-l",
                 "info",
+                "-n",
+                nodename,
                 "--without-heartbeat",
                 "--without-mingle",
                 "--without-gossip",
