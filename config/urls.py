@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
+from channels_app.portal.views import front
 from config.health import healthz
 from config.metrics import metrics
 
@@ -21,5 +21,5 @@ urlpatterns = [
     path("api/", include("channels_app.api.urls")),
     path("", include("contacts.second_factor")),
     path("", include("channels_app.portal.urls")),
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", front, name="front"),
 ]

@@ -6,6 +6,7 @@ import functools
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -29,7 +30,7 @@ from channels_app.portal.submissions import (
 )
 from contacts.services.notifications import local_date
 from contacts.services.ratings import rate, rating_of
-from kb.models import Topic
+from kb.models import Organisation, Topic
 from kb.revision import pinned
 
 
@@ -114,6 +115,22 @@ def home(request, portal):
         hits = search_topics(query)
     roots = Topic.objects.filter(organisation=portal.organisation, parent__isnull=True).order_by("position", "title")
     return render(request, "portal/home.html", {"portal": portal, "query": query, "hits": hits, "roots": roots})
+
+
+def front(request):
+    """The site's front page: people who work here go to their tools, the
+    public sees which administrations they can contact here."""
+    profile = getattr(request.user, "agent", None) if request.user.is_authenticated else None
+    if profile is not None:
+        return redirect("/indicateurs/" if profile.role == profile.Role.MANAGER else "/agents/")
+    if request.user.is_authenticated and request.user.is_staff:
+        return redirect("/admin/")
+    organisations = (
+        Organisation.objects.filter(Exists(Topic.objects.filter(organisation=OuterRef("pk"), parent__isnull=True)))
+        .order_by("name")
+        .only("slug", "name")
+    )
+    return render(request, "portal/front.html", {"organisations": organisations})
 
 
 @portal_page

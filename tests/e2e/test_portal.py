@@ -28,7 +28,10 @@ def kb(transactional_db):
 
 
 def test_search_answer_orientation_form_reference_followup_reply(live_server, page, axe_check, kb, tmp_path):
-    page.goto(f"{live_server.url}/contact/cd99/")
+    page.goto(f"{live_server.url}/")  # the site's front page: whom to contact
+    axe_check(page)
+    page.get_by_role("link", name=kb.name).click()
+    assert page.url == f"{live_server.url}/contact/cd99/"
     axe_check(page)
     page.get_by_label("Décrivez votre problème en quelques mots").fill("rsa")
     page.wait_for_selector("#results .hits a")  # typed, not submitted: search as you type
