@@ -296,6 +296,10 @@ if HTTPS:
     # Prometheus scrapes the application server itself, on loopback.
     SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 
+# The inbox's "answer due soon" view: tickets whose first answer is due within
+# this many hours, or overdue.
+INBOX_DUE_SOON_HOURS = float(os.environ.get("INBOX_DUE_SOON_HOURS", "4"))
+
 # The agents' API: a token (made in the admin) expires this many days after.
 API_TOKEN_MAX_AGE_DAYS = int(os.environ.get("API_TOKEN_MAX_AGE_DAYS", "90"))
 

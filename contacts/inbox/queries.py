@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, Count, Exists, OuterRef, Q
 from django.db.models.expressions import RawSQL
@@ -19,8 +20,6 @@ from contacts.models import Message, Ticket, normalise_email, normalise_phone
 # The PostgreSQL text search configuration made by migration 0006: French
 # stemming over unaccented words ("épinglé" and "epingle" meet).
 SEARCH_CONFIG = "aiguillage_fr"
-# A ticket is "at risk" when its first answer is due within this time (or overdue).
-SLA_RISK_WINDOW = timedelta(hours=4)
 PAGE_SIZE = 50
 
 ACTIVE = [Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING]
@@ -39,6 +38,12 @@ class InboxView:
         return VIEW_CONDITIONS[self.slug](user, services, now)
 
 
+def due_soon_window():
+    """A ticket's answer is "due soon" (the at-risk view) when it is due
+    within this time, or overdue (setting ``INBOX_DUE_SOON_HOURS``)."""
+    return timedelta(hours=settings.INBOX_DUE_SOON_HOURS)
+
+
 VIEW_CONDITIONS = {
     "mine": lambda user, services, now: Q(assignee=user, status__in=ACTIVE),
     "unassigned": lambda user, services, now: Q(
@@ -49,7 +54,7 @@ VIEW_CONDITIONS = {
         status__in=[Ticket.Status.NEW, Ticket.Status.OPEN],
         first_response_at__isnull=True,
         due_at__isnull=False,
-        due_at__lte=now + SLA_RISK_WINDOW,
+        due_at__lte=now + due_soon_window(),
     ),
     "waiting": lambda user, services, now: Q(status=Ticket.Status.PENDING),
     "all": lambda user, services, now: Q(),

@@ -61,6 +61,16 @@ def test_each_view_lists_what_it_says(world, login):
 
 
 @pytest.mark.django_db
+def test_the_due_soon_window_is_a_setting(world, login, settings):
+    rsa2 = world.ticket("rsa2")
+    Ticket.objects.filter(pk=rsa2.pk).update(due_at=timezone.now() + timedelta(hours=6))
+    client = login(world.users["alice"])
+    assert link(rsa2) not in listed(client, view="at-risk")  # 4 hours by default
+    settings.INBOX_DUE_SOON_HOURS = 8
+    assert link(rsa2) in listed(client, view="at-risk")
+
+
+@pytest.mark.django_db
 def test_counts_per_view_in_one_query(world, login):
     alice = world.users["alice"]
     Ticket.objects.filter(pk=world.tickets["rsa"].pk).update(assignee=alice)
