@@ -140,8 +140,8 @@ def citizen_email(tag, n, to):
 
 
 class MailFeeder:
-    """Appends ``count`` citizen emails to a Dovecot mailbox, one every
-    ``pace`` seconds, each retried until the server takes it (Dovecot may be
+    """Appends ``count`` citizen emails to a Dovecot mailbox (or fewer, if
+    stopped before), one every ``pace`` seconds, each retried until the server takes it (Dovecot may be
     restarting). ``delivered`` lists the Message-IDs appended."""
 
     def __init__(self, dovecot, address, tag, *, count, pace=0.05, patience=60):
@@ -154,11 +154,17 @@ class MailFeeder:
         self.delivered = []
         self.retries = 0
         self.error = None
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mail-feeder", daemon=True)
 
     def start(self):
         self._thread.start()
         return self
+
+    def stop(self):
+        """No more emails after the one being appended; what was appended."""
+        self._stop.set()
+        return self.join()
 
     def join(self):
         self._thread.join(timeout=self.count * (self.pace + 1) + self.patience)
@@ -174,6 +180,8 @@ class MailFeeder:
 
     def _run(self):
         for n in range(self.count):
+            if self._stop.is_set():
+                return
             deadline = time.monotonic() + self.patience
             while True:
                 try:

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from tests.faults.checks import assert_outbox_settled, assert_stored_once, sms_accepted
+from tests.faults.checks import OUTBOX, assert_outbox_settled, assert_stored_once, sms_accepted
 from tests.faults.load import FormLoad
 from tests.support.processes import wait_until
 
@@ -50,7 +50,7 @@ def test_sms_provider_down_for_ten_scaled_minutes(scenario, report):
     submissions = form.stop()
 
     outbox = scenario.settle_outbox(timeout=120)
-    rows = store.rows("SELECT attempts, status FROM contacts_outbox WHERE channel = 'sms'")
+    rows = store.rows(f"SELECT attempts, status FROM {OUTBOX} WHERE channel = 'sms'")  # noqa: S608
     report(
         SCENARIO,
         outage_scaled_seconds=OUTAGE_SECONDS,

@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from glob import glob
 from pathlib import Path
@@ -283,6 +284,7 @@ class ManagedProcess:
         self.process = None
         self._offset = 0
         self._group_killed = False
+        self.ready_at = None
 
     def start(self):
         """Launch and wait until ready."""
@@ -292,6 +294,7 @@ class ManagedProcess:
         """Launch without waiting (several processes then start side by side)."""
         self._offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self._group_killed = False
+        self.ready_at = None
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -300,7 +303,23 @@ class ManagedProcess:
 
     def wait_ready(self):
         wait_until(self._is_ready, timeout=self.timeout, interval=0.05, message=f"{self.name} to be ready")
+        self.is_ready()
         return self
+
+    def is_ready(self):
+        """Running, and ready (without waiting); ``ready_at`` notes when it
+        was first seen so."""
+        try:
+            ready = self.alive() and bool(self._is_ready())
+        except AssertionError:
+            return False
+        if ready and self.ready_at is None:
+            self.ready_at = time.monotonic()
+        return ready
+
+    def ready_for(self):
+        """Seconds since it was first seen ready (0 when it is not)."""
+        return time.monotonic() - self.ready_at if self.is_ready() else 0.0
 
     def _is_ready(self):
         if self.process.poll() is not None:
