@@ -290,6 +290,14 @@ class Ticket(models.Model):
                 condition=models.Q(status__in=["new", "open"], first_response_at__isnull=True),
                 name="ticket_answer_due",
             ),
+            # The indicators' backlog (open now, by age and status, the oldest)
+            # from this index alone (PostgreSQL: an index-only scan).
+            models.Index(
+                fields=["organisation", "created_at"],
+                include=["id", "status", "channel", "service", "topic", "assignee"],
+                condition=models.Q(status__in=["new", "open", "pending"]),
+                name="ticket_backlog",
+            ),
         ]
         constraints = [
             # A merged duplicate is closed, and never its own target.
@@ -494,7 +502,18 @@ class TicketEvent(models.Model):
         verbose_name = _("ticket event")
         verbose_name_plural = _("ticket events")
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["ticket", "kind"])]
+        indexes = [
+            models.Index(fields=["ticket", "kind"]),
+            # The indicators' tables of transfers and topic corrections: the
+            # few events of those kinds, without reading the others (their
+            # data stays out of it: a transfer's reason is free text, and an
+            # index entry has a size limit).
+            models.Index(
+                fields=["ticket"],
+                condition=Q(kind__in=["transferred", "corrected"]),
+                name="ticketevent_moves",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"

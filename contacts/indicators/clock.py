@@ -11,7 +11,9 @@ import bisect
 import datetime
 import math
 
-from django.db.models import FloatField, Func
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection
+from django.db.models import Aggregate, Count, FloatField, Func
 from django.db.models.fields.json import KT
 
 from contacts.models import Ticket, TicketEvent
@@ -97,6 +99,19 @@ class Clock:
         """Opening hours between two moments (datetimes or timestamps)."""
         return self.seconds_between(timestamp(start), timestamp(end)) / 3600
 
+    def last_day_over(self, first, last, days, now):
+        """The last local day from ``first`` to ``last`` whose ``days``
+        working days are over at ``now`` (a timestamp), or None: every
+        request received on it or before has had its deadline pass (the
+        deadline only grows with the day of reception)."""
+        day = last
+        while day >= first:
+            midnight = datetime.datetime.combine(day, datetime.time(), tzinfo=self.tz).timestamp()
+            if self.working_days_deadline(midnight, days) <= now:
+                return day
+            day -= DAY
+        return None
+
     def working_days_deadline(self, moment, days):
         """The end (local midnight, as a timestamp) of the ``days``-th working
         day after the day of ``moment``: a request received on Friday has its
@@ -164,6 +179,51 @@ def active_hours(start, end, clock, paused=()):
 def working_days_deadline(moment, days, clock):
     """See Clock.working_days_deadline (a timestamp)."""
     return clock.working_days_deadline(moment, days)
+
+
+class PercentilesCont(Aggregate):
+    """PostgreSQL's percentile_cont of several fractions at once (one sort),
+    as a list."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fractions)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, fractions, **extra):
+        fractions = "ARRAY[" + ",".join(repr(float(f)) for f in fractions) + "]::float8[]"
+        super().__init__(expression, fractions=fractions, output_field=ArrayField(FloatField()), **extra)
+
+
+def percentiles(queryset, fields, fractions, group=None):
+    """{group value (None without ``group``): {field: (count, [percentile of
+    each fraction])}} of the non-null values of ``fields`` over the rows of
+    ``queryset``: computed by the database on PostgreSQL, in Python
+    elsewhere (the SQLite demo)."""
+    queryset = queryset.order_by()
+    names = {field: (f"n_{i}", f"p_{i}") for i, field in enumerate(fields)}
+    if connection.vendor == "postgresql":
+        sums = {}
+        for field, (n, p) in names.items():
+            sums[n], sums[p] = Count(field), PercentilesCont(field, fractions)
+        rows = queryset.values(group).annotate(**sums) if group else [queryset.aggregate(**sums)]
+        result = {}
+        for row in rows:
+            result[row[group] if group else None] = {
+                field: (row[n], row[p] or [None] * len(fractions)) for field, (n, p) in names.items()
+            }
+        return result
+    values = {}
+    for row in queryset.values_list(*([group] if group else []), *fields):
+        key, row = (row[0], row[1:]) if group else (None, row)
+        lists = values.setdefault(key, [[] for _ in fields])
+        for bucket, value in zip(lists, row, strict=True):
+            if value is not None:
+                bucket.append(value)
+    if not group:
+        values.setdefault(None, [[] for _ in fields])
+    return {
+        key: {field: (len(v), [percentile(v, f) for f in fractions]) for field, v in zip(fields, lists, strict=True)}
+        for key, lists in values.items()
+    }
 
 
 def percentile(values, fraction):

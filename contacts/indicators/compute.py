@@ -15,8 +15,16 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.channels import Channel
 from contacts.indicators import daily
-from contacts.indicators.clock import Calendars, Epoch, active_hours, pauses, percentile, working_days_deadline
-from contacts.indicators.models import HOURS, SCORES, hour_field, score_field
+from contacts.indicators.clock import (
+    Calendars,
+    Epoch,
+    active_hours,
+    pauses,
+    percentile,
+    percentiles,
+    working_days_deadline,
+)
+from contacts.indicators.models import SCORES, WRITTEN_CHANNELS, TicketFact, score_field
 from contacts.indicators.results import Figure, Indicator, Table, rounded, share
 from contacts.models import AgentProfile, Outbox, Ticket, TicketEvent
 from kb.models import Service
@@ -24,7 +32,6 @@ from kb.models import Service
 OPEN_STATUSES = [Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING]
 WAITING_FOR_US = [Ticket.Status.NEW, Ticket.Status.OPEN]
 DONE_STATUSES = [Ticket.Status.RESOLVED, Ticket.Status.CLOSED]
-WRITTEN_CHANNELS = [Channel.EMAIL, Channel.FORM, Channel.LETTER]
 MARIANNE_DAYS = 5
 ACK_AT_ONCE = datetime.timedelta(hours=1)
 FAILED_DELIVERY = ["failed", "bounced", "rejected", "complained"]
@@ -38,6 +45,9 @@ class Scope:
     now: datetime.datetime = field(default_factory=timezone.now)
     calendars: Calendars = field(default_factory=Calendars)
     live: bool = False  # True: never read the daily aggregates
+    # True: only the headline figures are read (the previous period's): the
+    # tables that cost queries of their own are left empty.
+    figures_only: bool = False
 
     @cached_property
     def daily(self):
@@ -54,8 +64,21 @@ class Scope:
         """Those created during the period."""
         return self.tickets.filter(self.filters.period_q())
 
-    def previous(self):
-        return Scope(self.user, self.filters.previous(), self.now, self.calendars, self.live)
+    @cached_property
+    def cohort_ids(self):
+        """The ids of the cohort, as a subquery: from the facts (an
+        index-only scan) when the aggregates answer."""
+        if self.daily is not None:
+            return self.daily.facts().values("ticket_id")
+        return self.cohort.order_by().values("pk")
+
+    def previous(self, figures_only=False):
+        return Scope(self.user, self.filters.previous(), self.now, self.calendars, self.live, figures_only)
+
+    @cached_property
+    def previous_figures(self):
+        """The previous period, for its headline figures (shared by the indicators)."""
+        return self.previous(figures_only=True)
 
 
 def has_event(kind, **data):
@@ -70,17 +93,37 @@ def volume_counts(scope):
     f = scope.filters
     if scope.daily is not None:
         rows, n = scope.daily.rows(), Sum("tickets")
-        hours = rows.aggregate(**{str(h): Sum(hour_field(h)) for h in HOURS})
-        hours = {int(h): count for h, count in hours.items() if count}
-        days = dict(rows.values_list("day").annotate(n=n))
+        hours, days = scope.daily.by_hour, scope.daily.by_day
     else:
         rows, n = scope.cohort.order_by(), Count("pk")
         days = dict(rows.annotate(day=TruncDate("created_at", tzinfo=f.tz)).values_list("day").annotate(n=n))
         hours = dict(rows.annotate(hour=ExtractHour("created_at", tzinfo=f.tz)).values_list("hour").annotate(n=n))
+    if scope.figures_only:
+        return sum(days.values()), [], [], [], days, hours
+    if scope.daily is not None:
+        # One query for the three tables (a few hundred rows), summed here.
+        combos = list(
+            rows.values("channel", "topic__slug", "topic__title", "service__slug", "service__name").annotate(n=n)
+        )
+        by_channel = _ranked(combos, ("channel",), "channel")
+        by_topic = _ranked(combos, ("topic__slug", "topic__title"), "topic__title")
+        by_service = _ranked(combos, ("service__slug", "service__name"), "service__name")
+        return sum(days.values()), by_channel, by_topic, by_service, days, hours
     by_channel = list(rows.values("channel").annotate(n=n).order_by("-n", "channel"))
     by_topic = list(rows.values("topic__slug", "topic__title").annotate(n=n).order_by("-n", "topic__title"))
     by_service = list(rows.values("service__slug", "service__name").annotate(n=n).order_by("-n", "service__name"))
     return sum(days.values()), by_channel, by_topic, by_service, days, hours
+
+
+def _ranked(combos, fields, label):
+    """The rows of ``combos`` summed by ``fields``, most requests first, then
+    by ``label`` (empty last, as PostgreSQL orders NULL)."""
+    sums = {}
+    for combo in combos:
+        key = tuple(combo[name] for name in fields)
+        sums[key] = sums.get(key, 0) + combo["n"]
+    rows = [{**dict(zip(fields, key, strict=True)), "n": n} for key, n in sums.items()]
+    return sorted(rows, key=lambda r: (-r["n"], r[label] is None, r[label] or "", *(str(r[f]) for f in fields)))
 
 
 def volumes(scope):
@@ -171,9 +214,6 @@ def timed_rows(queryset):
 
 
 def response_hours(scope):
-    if scope.daily is not None:
-        rows = scope.daily.facts().values_list("ticket_id", "first_response_hours", "resolution_hours", "channel")
-        return {pk: (first, resolution, channel) for pk, first, resolution, channel in rows}
     return ticket_hours(scope.cohort, scope.calendars)
 
 
@@ -194,50 +234,60 @@ def ticket_hours(queryset, calendars):
     return result
 
 
-def response_times(scope):
+TIMES = ("first_response_hours", "resolution_hours")
+MEDIAN_P90 = (0.5, 0.9)
+
+
+def time_percentiles(scope):
+    """(overall, {channel: ...}), each {"first_response_hours" or
+    "resolution_hours": (count, [median, 90th percentile])}: from the facts
+    (percentiles computed by the database), or live."""
+    if scope.daily is not None:
+        facts = scope.daily.facts()
+        overall = percentiles(facts, TIMES, MEDIAN_P90)[None]
+        if scope.figures_only:
+            return overall, {}
+        return overall, percentiles(facts, TIMES, MEDIAN_P90, group="channel")
     hours = response_hours(scope)
-    first = [v[0] for v in hours.values() if v[0] is not None]
-    resolution = [v[1] for v in hours.values() if v[1] is not None]
-    channels = dict(Channel.choices)
+
+    def summary(values):
+        lists = ([v[0] for v in values if v[0] is not None], [v[1] for v in values if v[1] is not None])
+        return {name: (len(x), [percentile(x, f) for f in MEDIAN_P90]) for name, x in zip(TIMES, lists, strict=True)}
+
     by_channel = {}
-    for first_hours, resolution_hours, channel in hours.values():
-        entry = by_channel.setdefault(channel, ([], []))
-        if first_hours is not None:
-            entry[0].append(first_hours)
-        if resolution_hours is not None:
-            entry[1].append(resolution_hours)
+    for value in hours.values():
+        by_channel.setdefault(value[2], []).append(value)
+    return summary(list(hours.values())), {channel: summary(values) for channel, values in by_channel.items()}
+
+
+def response_times(scope):
+    overall, by_channel = time_percentiles(scope)
+    (n_first, (first_median, first_p90)), (n_resolution, (resolution_median, resolution_p90)) = (
+        overall[name] for name in TIMES
+    )
+    channels = dict(Channel.choices)
     rows = [
         [
             channels.get(channel, channel),
-            len(a),
-            rounded(percentile(a, 0.5)),
-            rounded(percentile(a, 0.9)),
-            len(r),
-            rounded(percentile(r, 0.5)),
-            rounded(percentile(r, 0.9)),
+            times["first_response_hours"][0],
+            rounded(times["first_response_hours"][1][0]),
+            rounded(times["first_response_hours"][1][1]),
+            times["resolution_hours"][0],
+            rounded(times["resolution_hours"][1][0]),
+            rounded(times["resolution_hours"][1][1]),
         ]
-        for channel, (a, r) in sorted(by_channel.items())
+        for channel, times in sorted(by_channel.items())
     ]
     return Indicator(
         "times",
         _("Response and resolution times"),
         figures=[
-            Figure("answered", _("Requests answered"), len(first), drill="answered", better=""),
-            Figure("first_median", _("First answer, median"), rounded(percentile(first, 0.5)), "h", better="down"),
-            Figure(
-                "first_p90", _("First answer, 90th percentile"), rounded(percentile(first, 0.9)), "h", better="down"
-            ),
-            Figure("resolved", _("Requests resolved"), len(resolution), drill="resolved", better=""),
-            Figure(
-                "resolution_median", _("Resolution, median"), rounded(percentile(resolution, 0.5)), "h", better="down"
-            ),
-            Figure(
-                "resolution_p90",
-                _("Resolution, 90th percentile"),
-                rounded(percentile(resolution, 0.9)),
-                "h",
-                better="down",
-            ),
+            Figure("answered", _("Requests answered"), n_first, drill="answered", better=""),
+            Figure("first_median", _("First answer, median"), rounded(first_median), "h", better="down"),
+            Figure("first_p90", _("First answer, 90th percentile"), rounded(first_p90), "h", better="down"),
+            Figure("resolved", _("Requests resolved"), n_resolution, drill="resolved", better=""),
+            Figure("resolution_median", _("Resolution, median"), rounded(resolution_median), "h", better="down"),
+            Figure("resolution_p90", _("Resolution, 90th percentile"), rounded(resolution_p90), "h", better="down"),
         ],
         tables=[
             Table(
@@ -272,16 +322,35 @@ def sla_q(now):
     return on_time, late
 
 
-def sla(scope):
+def sla_met(first, due):
+    """A ticket's first answer (timestamps) against its due time: True on
+    time, False late, None when not answered or nothing was due."""
+    return None if first is None or due is None else first <= due
+
+
+def sla_counts(scope):
+    """[{"priority", "on_time", "late"}] by priority."""
+    if scope.daily is not None:
+        counts = {
+            priority: {"priority": priority, "on_time": r["sla_on_time"], "late": r["sla_late"]}
+            for priority, r in scope.daily.by_priority.items()
+        }
+        overdue = scope.daily.waiting().filter(due_at__lte=scope.now).values("priority").annotate(n=Count("pk"))
+        for r in overdue:
+            counts.setdefault(r["priority"], {"priority": r["priority"], "on_time": 0, "late": 0})["late"] += r["n"]
+        return [counts[priority] for priority in sorted(counts)]
     on_time, late = sla_q(scope.now)
-    priorities = dict(Ticket.Priority.choices)
-    rows = (
+    return list(
         scope.cohort.order_by()
         .values("priority")
         .annotate(on_time=Count("pk", filter=on_time), late=Count("pk", filter=late))
         .order_by("priority")
     )
-    rows = [r for r in rows if r["on_time"] or r["late"]]
+
+
+def sla(scope):
+    priorities = dict(Ticket.Priority.choices)
+    rows = [r for r in sla_counts(scope) if r["on_time"] or r["late"]]
     total_on_time = sum(r["on_time"] for r in rows)
     total_late = sum(r["late"] for r in rows)
     return Indicator(
@@ -326,9 +395,24 @@ def services_publics_q(scope):
     return queryset, on_time, late
 
 
+def announced_met(first, due, tz):
+    """A ticket's first answer (timestamps) against the local day announced
+    (that of its due time): True by that day, False after, None when not
+    answered or nothing was due."""
+    if first is None or due is None:
+        return None
+    return datetime.datetime.fromtimestamp(first, tz).date() <= datetime.datetime.fromtimestamp(due, tz).date()
+
+
 def services_publics(scope):
-    queryset, on_time, late = services_publics_q(scope)
-    counts = queryset.aggregate(on_time=Count("pk", filter=on_time), late=Count("pk", filter=late))
+    if scope.daily is not None:
+        totals = scope.daily.totals
+        counts = {"on_time": totals["announced_on_time"], "late": totals["announced_late"]}
+        today = scope.now.astimezone(scope.filters.tz).date()
+        counts["late"] += scope.daily.waiting().filter(due_day__lt=today).count()
+    else:
+        queryset, on_time, late = services_publics_q(scope)
+        counts = queryset.aggregate(on_time=Count("pk", filter=on_time), late=Count("pk", filter=late))
     return Indicator(
         "services_publics",
         _("Services Publics+: answered by the date announced"),
@@ -350,28 +434,39 @@ def announced_late_ids(scope):
     return queryset.filter(late).values("pk")
 
 
-def marianne_rows(scope):
-    """Written requests of the cohort: (pk, acknowledged at once, answered
-    within MARIANNE_DAYS working days: True, False, or None when not due yet)."""
-    ack = Exists(
+def acknowledged_q():
+    """An acknowledgement queued within ACK_AT_ONCE of the request, not failed."""
+    return Exists(
         Outbox.objects.filter(
             ticket=OuterRef("pk"),
             idempotency_key__startswith="ack:",
             created_at__lte=OuterRef("created_at") + ACK_AT_ONCE,
         ).exclude(status=Outbox.Status.FAILED)
     )
+
+
+def within_working_days(created, first, clock):
+    """A first answer (timestamps) before the end of the MARIANNE_DAYS-th
+    working day after the day of reception; None when not answered."""
+    return None if first is None else first < working_days_deadline(created, MARIANNE_DAYS, clock)
+
+
+def marianne_rows(scope):
+    """Written requests of the cohort: (pk, acknowledged at once, answered
+    within MARIANNE_DAYS working days: True, False, or None when not due yet)."""
     rows = (
         scope.cohort.order_by()
         .filter(channel__in=WRITTEN_CHANNELS)
-        .annotate(ack=ack)
+        .annotate(ack=acknowledged_q())
         .values_list("pk", "organisation_id", Epoch("created_at"), Epoch("first_response_at"), "status", "ack")
     )
     result = []
     now = scope.now.timestamp()
     for pk, organisation_id, created, first, status, acknowledged in rows:
-        deadline = working_days_deadline(created, MARIANNE_DAYS, scope.calendars[organisation_id])
+        clock = scope.calendars[organisation_id]
+        deadline = working_days_deadline(created, MARIANNE_DAYS, clock)
         if first is not None:
-            within = first < deadline
+            within = within_working_days(created, first, clock)
         elif deadline <= now and status in WAITING_FOR_US:
             within = False
         else:
@@ -380,21 +475,37 @@ def marianne_rows(scope):
     return result
 
 
-def marianne(scope):
+def marianne_counts(scope):
+    """(written requests, acknowledged at once, answered within the working
+    days, not answered within them)."""
+    if scope.daily is not None:
+        sums = scope.daily.totals
+        written, acknowledged, within, late = (
+            sums[k] for k in ("written", "acknowledged", "written_within", "written_late")
+        )
+        over = scope.daily.last_day_over(MARIANNE_DAYS)
+        if over is not None:
+            late += scope.daily.waiting().filter(channel__in=WRITTEN_CHANNELS, day__lte=over).count()
+        return written, acknowledged, within, late
     rows = marianne_rows(scope)
     acknowledged = sum(1 for _pk, ack, _w in rows if ack)
     within = sum(1 for _pk, _a, w in rows if w is True)
     late = sum(1 for _pk, _a, w in rows if w is False)
+    return len(rows), acknowledged, within, late
+
+
+def marianne(scope):
+    written, acknowledged, within, late = marianne_counts(scope)
     return Indicator(
         "marianne",
         _("Marianne: written requests"),
         figures=[
-            Figure("written", _("Written requests"), len(rows), drill="written", better=""),
-            Figure("acknowledged", _("Acknowledged at once"), share(acknowledged, len(rows)), "%"),
+            Figure("written", _("Written requests"), written, drill="written", better=""),
+            Figure("acknowledged", _("Acknowledged at once"), share(acknowledged, written), "%"),
             Figure(
                 "not_acknowledged",
                 _("Not acknowledged at once"),
-                len(rows) - acknowledged,
+                written - acknowledged,
                 drill="not_acknowledged",
                 better="down",
             ),
@@ -417,14 +528,18 @@ def backlog(scope):
         if high is not None:
             condition &= Q(created_at__gt=now - datetime.timedelta(days=high))
         buckets[(low, high)] = Count("pk", filter=condition)
+    # One scan of the index that holds the open tickets (ticket_backlog).
     counts = queryset.aggregate(
         total=Count("pk"),
-        waiting=Count("pk", filter=Q(status=Ticket.Status.PENDING)),
         **{f"b{i}": aggregate for i, aggregate in enumerate(buckets.values())},
+        **{f"s_{status}": Count("pk", filter=Q(status=status)) for status in OPEN_STATUSES},
     )
+    counts["waiting"] = counts[f"s_{Ticket.Status.PENDING}"]
     oldest = queryset.order_by("created_at").values_list("created_at", flat=True).first()
     statuses = dict(Ticket.Status.choices)
-    by_status = queryset.values("status").annotate(n=Count("pk")).order_by("status")
+    by_status = [
+        {"status": status, "n": counts[f"s_{status}"]} for status in sorted(OPEN_STATUSES) if counts[f"s_{status}"]
+    ]
 
     def label(low, high):
         if high is None:
@@ -485,21 +600,24 @@ def unanswered_ids(scope):
 
 
 def unanswered(scope):
-    ids = unanswered_ids(scope)
-    total = scope.cohort.count()
-    by_service = (
-        Ticket.objects.filter(pk__in=ids)
-        .values("service__slug", "service__name")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "service__name")
-    )
     days = scope.filters.unanswered_days
+    if scope.daily is not None:
+        total = scope.daily.totals["tickets"]
+        over = scope.daily.last_day_over(days)
+        late = scope.daily.waiting().filter(day__lte=over) if over is not None else TicketFact.objects.none()
+    else:
+        total = scope.cohort.count()
+        late = Ticket.objects.filter(pk__in=unanswered_ids(scope))
+    by_service = list(
+        late.values("service__slug", "service__name").annotate(n=Count("pk")).order_by("-n", "service__name")
+    )
+    count = sum(r["n"] for r in by_service)
     return Indicator(
         "unanswered",
         _("Unanswered after %(days)d working days") % {"days": days},
         figures=[
-            Figure("unanswered", _("Unanswered requests"), len(ids), drill="unanswered", better="down"),
-            Figure("share", _("Share of the requests received"), share(len(ids), total), "%", better="down"),
+            Figure("unanswered", _("Unanswered requests"), count, drill="unanswered", better="down"),
+            Figure("share", _("Share of the requests received"), share(count, total), "%", better="down"),
         ],
         tables=[
             Table(
@@ -548,24 +666,23 @@ def service_names(labels):
 
 def transfers(scope):
     if scope.daily is not None:
-        sums = scope.daily.rows().aggregate(
-            total=Sum("tickets"), once=Sum("transferred_once"), twice=Sum("transferred_twice")
-        )
-        total, once, twice = (sums[k] or 0 for k in ("total", "once", "twice"))
+        sums = scope.daily.totals
+        total, once, twice = (sums[k] for k in ("tickets", "transferred_once", "transferred_twice"))
     else:
         counts = transfer_counts(scope.cohort.order_by().values("pk"))
         total = scope.cohort.count()
         once = len(counts)
         twice = sum(1 for n in counts.values() if n >= 2)
-    pairs = (
-        TicketEvent.objects.filter(kind=TicketEvent.Kind.TRANSFERRED, ticket__in=scope.cohort.order_by().values("pk"))
-        .order_by()
-        .annotate(source=KT("data__from_service"), target=KT("data__to_service"))
-        .values("source", "target")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "source", "target")
-    )
-    pairs = list(pairs)
+    pairs = []
+    if not scope.figures_only:
+        pairs = list(
+            TicketEvent.objects.filter(kind=TicketEvent.Kind.TRANSFERRED, ticket__in=scope.cohort_ids)
+            .order_by()
+            .annotate(source=KT("data__from_service"), target=KT("data__to_service"))
+            .values("source", "target")
+            .annotate(n=Count("pk"))
+            .order_by("-n", "source", "target")
+        )
     names = service_names({r["source"] for r in pairs} | {r["target"] for r in pairs})
     return Indicator(
         "transfers",
@@ -612,18 +729,19 @@ def corrected_q():
 
 def routing(scope):
     if scope.daily is not None:
-        counts = scope.daily.rows().aggregate(total=Sum("tickets"), corrected=Sum("corrected"))
-        counts = {k: v or 0 for k, v in counts.items()}
+        counts = {"total": scope.daily.totals["tickets"], "corrected": scope.daily.totals["corrected"]}
     else:
         counts = scope.cohort.order_by().aggregate(total=Count("pk"), corrected=Count("pk", filter=corrected_q()))
-    moves = (
-        TicketEvent.objects.filter(kind=TicketEvent.Kind.CORRECTED, ticket__in=scope.cohort.order_by().values("pk"))
-        .order_by()
-        .annotate(source=KT("data__from_topic"), target=KT("data__to_topic"))
-        .values("source", "target")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "source", "target")
-    )
+    moves = []
+    if not scope.figures_only:
+        moves = (
+            TicketEvent.objects.filter(kind=TicketEvent.Kind.CORRECTED, ticket__in=scope.cohort_ids)
+            .order_by()
+            .annotate(source=KT("data__from_topic"), target=KT("data__to_topic"))
+            .values("source", "target")
+            .annotate(n=Count("pk"))
+            .order_by("-n", "source", "target")
+        )
     return Indicator(
         "routing",
         _("Routing accuracy"),
@@ -662,8 +780,7 @@ def reopened_q():
 
 def reopening(scope):
     if scope.daily is not None:
-        counts = scope.daily.rows().aggregate(resolved=Sum("resolved_once"), reopened=Sum("reopened"))
-        counts = {k: v or 0 for k, v in counts.items()}
+        counts = {"resolved": scope.daily.totals["resolved_once"], "reopened": scope.daily.totals["reopened"]}
     else:
         counts = scope.cohort.order_by().aggregate(
             resolved=Count("pk", filter=resolved_once_q()), reopened=Count("pk", filter=reopened_q())
@@ -691,13 +808,11 @@ def ratings_of(ticket_ids):
 
 def satisfaction(scope):
     if scope.daily is not None:
-        sums = scope.daily.rows().aggregate(
-            rated=Sum("rated"), resolved=Sum("resolved_once"), **{str(s): Sum(score_field(s)) for s in SCORES}
-        )
-        distribution = {s: sums[str(s)] for s in SCORES if sums[str(s)]}
+        sums = scope.daily.totals
+        distribution = {s: sums[score_field(s)] for s in SCORES if sums[score_field(s)]}
         count = sum(distribution.values())
         average = sum(s * n for s, n in distribution.items()) / count if count else None
-        summary, resolved = {"average": average, "rated": sums["rated"] or 0}, sums["resolved"] or 0
+        summary, resolved = {"average": average, "rated": sums["rated"]}, sums["resolved_once"]
     else:
         ratings = ratings_of(scope.cohort.order_by().values("pk"))
         summary = ratings.aggregate(average=Avg("score"), rated=Count("ticket_id", distinct=True))
@@ -796,30 +911,47 @@ def orientation(scope):
 # -- urgent requests ---------------------------------------------------------------------
 
 
-def urgent(scope):
+def urgent_counts(scope):
+    """(urgent requests, [median, 90th percentile] of their first answer in
+    calendar minutes, those still waiting for an answer)."""
+    if scope.daily is not None:
+        count = scope.daily.by_priority.get(Ticket.Priority.URGENT, {}).get("tickets", 0)
+        facts = scope.daily.facts().filter(priority=Ticket.Priority.URGENT)
+        _n, minutes = percentiles(facts, ["first_response_minutes"], MEDIAN_P90)[None]["first_response_minutes"]
+        waiting = scope.daily.waiting().filter(priority=Ticket.Priority.URGENT).count()
+        return count, minutes, waiting
     rows = list(
         scope.cohort.order_by()
         .filter(priority=Ticket.Priority.URGENT)
         .values_list(Epoch("created_at"), Epoch("first_response_at"), "status")
     )
-    minutes = [(first - created) / 60 for created, first, _s in rows if first is not None]
+    minutes = [calendar_minutes(created, first) for created, first, _s in rows if first is not None]
     waiting = sum(1 for _c, first, status in rows if first is None and status in WAITING_FOR_US)
+    return len(rows), [percentile(minutes, f) for f in MEDIAN_P90], waiting
+
+
+def calendar_minutes(created, first):
+    return (first - created) / 60
+
+
+def urgent(scope):
+    count, (median, p90), waiting = urgent_counts(scope)
     return Indicator(
         "urgent",
         _("Urgent requests"),
         figures=[
-            Figure("urgent", _("Urgent requests"), len(rows), drill="urgent", better=""),
+            Figure("urgent", _("Urgent requests"), count, drill="urgent", better=""),
             Figure(
                 "median",
                 _("First answer, median (minutes, calendar time)"),
-                rounded(percentile(minutes, 0.5)),
+                rounded(median),
                 "min",
                 better="down",
             ),
             Figure(
                 "p90",
                 _("First answer, 90th percentile (minutes, calendar time)"),
-                rounded(percentile(minutes, 0.9)),
+                rounded(p90),
                 "min",
                 better="down",
             ),
@@ -909,7 +1041,7 @@ def compute(scope, key, compare=True):
     """One indicator, with the previous period's figures beside its own."""
     indicator = INDICATORS[key](scope)
     if compare and indicator.compare:
-        previous = {figure.key: figure.value for figure in INDICATORS[key](scope.previous()).figures}
+        previous = {figure.key: figure.value for figure in INDICATORS[key](scope.previous_figures).figures}
         for figure in indicator.figures:
             figure.previous = previous.get(figure.key)
     return indicator

@@ -5,9 +5,11 @@ it, and every ticket the user may see being told apart by the aggregates'
 service and topic (a manager sees a sensitive topic's tickets in their own
 services; one assigned to them elsewhere makes the dashboard compute live)."""
 
-from django.db.models import Q
+from functools import cached_property
 
-from contacts.indicators.models import AggregateBuild, DailyAggregate, TicketFact
+from django.db.models import Q, Sum
+
+from contacts.indicators.models import HOURS, SUMMED, AggregateBuild, DailyAggregate, TicketFact, hour_field
 from contacts.models import AgentProfile, Ticket
 
 
@@ -29,8 +31,9 @@ def _visibility(user, organisation):
 class Daily:
     """The aggregates and facts of a scope (see ``for_scope``)."""
 
-    def __init__(self, filters, visible):
-        self.filters = filters
+    def __init__(self, scope, visible):
+        self.scope = scope
+        self.filters = scope.filters
         self.visible = visible
 
     def _filter(self, queryset):
@@ -48,9 +51,47 @@ class Daily:
         """The period's non-empty daily aggregates within the filters."""
         return self._filter(DailyAggregate.objects.filter(tickets__gt=0))
 
+    @cached_property
+    def totals(self):
+        """Every summed field of the period's rows, summed (one scan shared
+        by the indicators)."""
+        sums = self.rows().aggregate(**{name: Sum(name) for name in SUMMED})
+        return {name: value or 0 for name, value in sums.items()}
+
+    @cached_property
+    def by_day(self):
+        """{day: requests received}."""
+        return dict(self.rows().values_list("day").annotate(n=Sum("tickets")))
+
+    @cached_property
+    def by_hour(self):
+        """{local hour: requests received} (hours with requests only)."""
+        return {h: self.totals[hour_field(h)] for h in HOURS if self.totals[hour_field(h)]}
+
+    @cached_property
+    def by_priority(self):
+        """{priority: {"tickets", "sla_on_time", "sla_late"}}."""
+        rows = (
+            self.rows()
+            .values("priority")
+            .annotate(tickets=Sum("tickets"), sla_on_time=Sum("sla_on_time"), sla_late=Sum("sla_late"))
+        )
+        return {row.pop("priority"): row for row in rows}
+
     def facts(self):
         """The facts of the tickets received in the period, within the filters."""
         return self._filter(TicketFact.objects.all())
+
+    def waiting(self):
+        """The facts of those still unanswered and waiting for us: what the
+        dashboard compares with "now" (a partial index holds them)."""
+        return self._filter(TicketFact.objects.filter(waiting=True))
+
+    def last_day_over(self, days):
+        """The last day of the period whose requests have had their ``days``
+        working days end by now, or None."""
+        clock = self.scope.calendars[self.filters.organisation.pk]
+        return clock.last_day_over(self.filters.start, self.filters.end, days, self.scope.now.timestamp())
 
 
 def for_scope(scope):
@@ -59,4 +100,4 @@ def for_scope(scope):
     if f.organisation is None or not AggregateBuild.objects.filter(organisation=f.organisation).exists():
         return None
     visible = _visibility(scope.user, f.organisation)
-    return None if visible is None else Daily(f, visible)
+    return None if visible is None else Daily(scope, visible)

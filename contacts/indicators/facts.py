@@ -17,7 +17,10 @@ def compute_facts(tickets, calendars):
     tickets = tickets.order_by()
     ids = tickets.values("pk")
     rows = tickets.annotate(
-        corrected=compute.corrected_q(), resolved_once=compute.resolved_once_q(), reopened=compute.reopened_q()
+        corrected=compute.corrected_q(),
+        resolved_once=compute.resolved_once_q(),
+        reopened=compute.reopened_q(),
+        acknowledged=compute.acknowledged_q(),
     ).values_list(
         "pk",
         "organisation_id",
@@ -28,6 +31,12 @@ def compute_facts(tickets, calendars):
         "corrected",
         "resolved_once",
         "reopened",
+        "acknowledged",
+        "priority",
+        "status",
+        Epoch("first_response_at"),
+        "due_at",
+        Epoch("due_at"),
     )
     rows = list(rows)
     if not rows:
@@ -40,8 +49,11 @@ def compute_facts(tickets, calendars):
     ):
         scores.setdefault(ticket_id, {})[score] = n
     facts = []
-    for pk, organisation_id, created, service_id, topic_id, channel, corrected, resolved_once, reopened in rows:
-        local = datetime.datetime.fromtimestamp(created, calendars[organisation_id].tz)
+    for row in rows:
+        pk, organisation_id, created, service_id, topic_id, channel, corrected, resolved_once, reopened = row[:9]
+        acknowledged, priority, status, first, due_at, due = row[9:]
+        clock = calendars[organisation_id]
+        local = datetime.datetime.fromtimestamp(created, clock.tz)
         first_hours, resolution_hours, _channel = hours[pk]
         fact = TicketFact(
             ticket_id=pk,
@@ -57,6 +69,15 @@ def compute_facts(tickets, calendars):
             reopened=reopened,
             first_response_hours=first_hours,
             resolution_hours=resolution_hours,
+            priority=priority,
+            waiting=first is None and status in compute.WAITING_FOR_US,
+            due_at=due_at,
+            due_day=due_at.astimezone(clock.tz).date() if due_at is not None else None,
+            sla_met=compute.sla_met(first, due),
+            announced_met=compute.announced_met(first, due, clock.tz),
+            acknowledged=acknowledged,
+            within_working_days=compute.within_working_days(created, first, clock),
+            first_response_minutes=compute.calendar_minutes(created, first) if first is not None else None,
         )
         for score, n in scores.get(pk, {}).items():
             if score in range(1, 6):

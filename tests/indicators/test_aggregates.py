@@ -3,6 +3,7 @@ rebuilt from scratch, on a history made through the real services."""
 
 import datetime
 import random
+from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -10,8 +11,9 @@ from django.core.management import CommandError, call_command
 from django.forms.models import model_to_dict
 from django.utils import translation
 
+from contacts.indicators import clock
 from contacts.indicators.aggregates import RebuildError, rebuild, refresh
-from contacts.indicators.compute import Scope, compute
+from contacts.indicators.compute import INDICATORS, Scope, compute
 from contacts.indicators.filters import parse_filters
 from contacts.indicators.models import SUMMED, AggregateBuild, DailyAggregate, TicketFact
 from contacts.models import Ticket, TicketEvent
@@ -33,7 +35,7 @@ def aggregates():
         if row.tickets == 0:
             assert all(values[name] == 0 for name in SUMMED), values
             continue
-        rows[(row.organisation_id, row.day, row.service_id, row.topic_id, row.channel)] = values
+        rows[(row.organisation_id, row.day, row.service_id, row.topic_id, row.channel, row.priority)] = values
     return rows
 
 
@@ -111,6 +113,13 @@ def test_incremental_aggregates_equal_the_rebuild(world):
     assert totals["reopened"] >= 1
     assert totals["rated"] >= 2
     assert sum(row["tickets"] for key, row in rebuilt.items() if key[0] == world.other.pk) >= 2
+    # ... the commitments too (the hand-computed week: on time, late, acknowledged late).
+    assert totals["sla_on_time"] >= 1 and totals["sla_late"] >= 1
+    assert totals["announced_on_time"] >= 1 and totals["announced_late"] >= 1
+    assert 1 <= totals["acknowledged"] < totals["written"]
+    assert totals["written_within"] >= 1
+    assert any(fact["waiting"] for fact in rebuilt_facts.values())
+    assert any(fact["priority"] == "urgent" for fact in rebuilt_facts.values())
     assert TicketEvent.objects.filter(kind="status_changed", data__status="pending").exists()
 
 
@@ -162,9 +171,6 @@ def test_rebuild_command_reports_rows(world, capsys):
     assert TicketFact.objects.count() == count
 
 
-AGGREGATED = ["volumes", "times", "transfers", "routing", "reopening", "satisfaction"]
-
-
 @pytest.mark.parametrize(
     "user, params",
     [
@@ -181,13 +187,49 @@ def test_dashboard_from_aggregates_equals_the_live_computation(world, user, para
     refresh()  # what the beat task does between rebuilds: nothing to change here
     user = world.users[user]
     filters = parse_filters({"du": "2026-03-30", "au": "2026-04-05", **params}, user)
-    now = paris(15, 12)
-    fast, live = Scope(user, filters, now), Scope(user, filters, now, live=True)
-    assert fast.daily is not None and live.daily is None
-    for key in AGGREGATED:
-        assert compute(fast, key).as_dict() == compute(live, key).as_dict(), key
+    # Read a week later (every deadline over), and on 8 April at noon: the
+    # 5 working days of Monday's requests are over, not those of Tuesday's
+    # (Easter Monday), some SLA due times are passed and others not.
+    for now in (paris(15, 12), paris(8, 12)):
+        fast, live = Scope(user, filters, now), Scope(user, filters, now, live=True)
+        assert fast.daily is not None and live.daily is None
+        for key in INDICATORS:
+            assert compute(fast, key).as_dict() == compute(live, key).as_dict(), (key, now)
     if not params:
         assert compute(fast, "volumes").figures[0].value == 6  # T1 to T6 of the hand-computed week
+
+
+def test_percentiles_in_python_equal_those_of_postgresql(world, monkeypatch):
+    """The SQLite demo computes the percentiles in Python: the same numbers."""
+    rebuild()
+    facts = TicketFact.objects.filter(organisation=world.organisation)
+    fields = ["first_response_hours", "resolution_hours"]
+    in_sql = clock.percentiles(facts, fields, (0.5, 0.9), group="channel")
+    in_sql_overall = clock.percentiles(facts, fields, (0.5, 0.9))
+    monkeypatch.setattr(clock, "connection", SimpleNamespace(vendor="sqlite"))
+    in_python = clock.percentiles(facts, fields, (0.5, 0.9), group="channel")
+    in_python[None] = clock.percentiles(facts, fields, (0.5, 0.9))[None]
+    in_sql[None] = in_sql_overall[None]
+    assert in_python.keys() == in_sql.keys() and len(in_sql) >= 4
+    for channel, values in in_sql.items():
+        for field in fields:
+            count, points = values[field]
+            assert in_python[channel][field][0] == count
+            assert in_python[channel][field][1] == pytest.approx(points), (channel, field)
+    # No rows at all: counts of zero, no percentile.
+    empty = clock.percentiles(facts.none(), fields, (0.5, 0.9))
+    assert empty == {None: {field: (0, [None, None]) for field in fields}}
+
+
+def test_the_day_whose_working_days_are_over(world):
+    clock_ = clock.Calendars()[world.organisation.pk]
+    first, last = datetime.date(2026, 3, 30), datetime.date(2026, 4, 5)
+    # Monday 30 March: Tue 31, Wed 1, Thu 2, Fri 3, Tue 7 (Easter Monday) -> over on Wed 8 at 0:00.
+    assert clock_.last_day_over(first, last, 5, paris(7, 23).timestamp()) is None
+    assert clock_.last_day_over(first, last, 5, paris(8, 12).timestamp()) == first
+    # Friday 3 to Sunday 5 April all end with Monday 13: over on the 14th.
+    assert clock_.last_day_over(first, last, 5, paris(14, 0).timestamp()) == last
+    assert clock_.last_day_over(first, last, 1, paris(14, 0).timestamp()) == last
 
 
 def test_dashboard_computes_live_until_the_first_rebuild(world):
