@@ -64,23 +64,31 @@ def test_celery_workers_killed_a_hundred_times_during_ingestion_and_delivery(sce
     killed = set()
     waited = Counter()
     started = time.monotonic()
+
+    def up(seconds):
+        """The workers ready for ``seconds`` at least (past their start-up
+        checks). One that exited by itself is started again, as its
+        supervisor would (a worker whose pool loses a process while it
+        starts exits: "Could not start worker processes")."""
+        scenario.supervise()
+        return [worker for worker in workers if worker.ready_for() > seconds]
+
     for n in range(1, KILLS + 1):
         time.sleep(rng.uniform(0.1, 0.4))  # the random point: work is flowing all along
         waiting = time.monotonic()
         if n % WHOLE_WORKER_EVERY == 0:
             # A whole worker, once it is up; started again at once, and
             # killed again only once it is ready: the other carries on.
-            worker = wait_until(lambda: [w for w in workers if w.ready_for() > 1], timeout=60, message="a worker up")[0]
+            worker = wait_until(lambda: up(2), timeout=60, message="a worker up")[0]
             worker.kill()
             kills["whole worker"] += 1
             worker.launch()
         else:
             # A pool replaces a killed process within 0.5 to 5 s (its
             # maintenance timer): kill any of those alive, in a worker up
-            # for a second at least (one whose pool loses a process while it
-            # starts exits: "Could not start worker processes").
+            # for two seconds at least (past its start-up checks).
             alive = wait_until(
-                lambda: {pid for w in workers if w.ready_for() > 1 for pid in w.children()} - killed,
+                lambda: {pid for w in up(2) for pid in w.children()} - killed,
                 timeout=60,
                 message="a pool process",
             )
@@ -108,6 +116,7 @@ def test_celery_workers_killed_a_hundred_times_during_ingestion_and_delivery(sce
     report(
         SCENARIO,
         kills=dict(kills),
+        workers_restarted_after_exiting=scenario.revived,
         kill_loop_seconds=loop_seconds,
         waited_seconds={what: round(seconds, 1) for what, seconds in waited.items()},
         settle_seconds=round(time.monotonic() - started - loop_seconds, 1),
