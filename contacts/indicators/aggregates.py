@@ -88,11 +88,14 @@ def rebuild(organisation_slug=None, batch=BATCH):
             tickets = Ticket.objects.filter(organisation=organisation).order_by("pk")
             count, last = 0, 0
             while True:
-                ids = list(tickets.filter(pk__gt=last).values_list("pk", flat=True)[:batch])
-                if not ids:
+                # A range of ids per batch (not a list of them: thousands of
+                # parameters in each of the facts' queries cost more than they do).
+                bound = list(tickets.filter(pk__gt=last).values_list("pk", flat=True)[batch - 1 : batch])
+                chunk = tickets.filter(pk__gt=last, pk__lte=bound[0]) if bound else tickets.filter(pk__gt=last)
+                facts = compute_facts(chunk, calendars)
+                if not facts:
                     break
-                last = ids[-1]
-                facts = compute_facts(Ticket.objects.filter(pk__in=ids), calendars)
+                last = max(fact.ticket_id for fact in facts)
                 TicketFact.objects.bulk_create(facts, batch_size=batch)
                 for fact in facts:
                     _add(sums, fact)

@@ -143,16 +143,17 @@ class Calendars(dict):
         return clock
 
 
-def pauses(ticket_ids):
+def pauses(ticket_ids, within=None):
     """{ticket id: [(paused from, resumed at or None)]} (timestamps): the
     periods each ticket waited for the citizen (status "pending"), from its
-    events."""
-    events = (
-        TicketEvent.objects.filter(
-            ticket_id__in=ticket_ids, kind__in=[TicketEvent.Kind.STATUS_CHANGED, TicketEvent.Kind.REOPENED]
-        )
-        .order_by("ticket_id", "created_at", "pk")
-        .values_list("ticket_id", "kind", KT("data__status"), KT("data__previous"), Epoch("created_at"))
+    events (``within``: bounds of the ticket ids, see compute._bounded)."""
+    events = TicketEvent.objects.filter(
+        ticket_id__in=ticket_ids, kind__in=[TicketEvent.Kind.STATUS_CHANGED, TicketEvent.Kind.REOPENED]
+    )
+    if within is not None:
+        events = events.filter(ticket_id__gte=within[0], ticket_id__lte=within[1])
+    events = events.order_by("ticket_id", "created_at", "pk").values_list(
+        "ticket_id", "kind", KT("data__status"), KT("data__previous"), Epoch("created_at")
     )
     result = {}
     for ticket_id, kind, status, previous, at in events.iterator():

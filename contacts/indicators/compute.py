@@ -81,8 +81,17 @@ class Scope:
         return self.previous(figures_only=True)
 
 
-def has_event(kind, **data):
-    return Exists(TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=kind, **data))
+def _bounded(queryset, within):
+    """``queryset`` of rows about tickets, limited to the ticket ids in
+    ``within`` ((lowest, highest) or None). The EXISTS conditions below take
+    it when computing facts in batches: PostgreSQL may run such a subquery
+    once for the whole batch (a hashed subplan), which then reads only the
+    batch's rows instead of the whole table."""
+    return queryset if within is None else queryset.filter(ticket_id__gte=within[0], ticket_id__lte=within[1])
+
+
+def has_event(kind, within=None, **data):
+    return Exists(_bounded(TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=kind, **data), within))
 
 
 # -- volumes --------------------------------------------------------------------
@@ -196,7 +205,7 @@ def volumes(scope):
 # -- response and resolution times -----------------------------------------------
 
 
-def timed_rows(queryset):
+def timed_rows(queryset, within=None):
     """(pk, organisation, created, first response, resolved, channel) of the
     tickets, moments as timestamps, and the periods each waited for the citizen."""
     rows = list(
@@ -209,7 +218,7 @@ def timed_rows(queryset):
             "channel",
         )
     )
-    waits = pauses(queryset.order_by().values("pk")) if rows else {}
+    waits = pauses(queryset.order_by().values("pk"), within) if rows else {}
     return rows, waits
 
 
@@ -217,11 +226,11 @@ def response_hours(scope):
     return ticket_hours(scope.cohort, scope.calendars)
 
 
-def ticket_hours(queryset, calendars):
+def ticket_hours(queryset, calendars, within=None):
     """{ticket pk: (first response hours or None, resolution hours or None,
     channel)} in opening hours, without the time spent waiting for the
     citizen."""
-    rows, waits = timed_rows(queryset)
+    rows, waits = timed_rows(queryset, within)
     result = {}
     for pk, organisation_id, created, first, resolved, channel in rows:
         calendar = calendars[organisation_id]
@@ -434,14 +443,17 @@ def announced_late_ids(scope):
     return queryset.filter(late).values("pk")
 
 
-def acknowledged_q():
+def acknowledged_q(within=None):
     """An acknowledgement queued within ACK_AT_ONCE of the request, not failed."""
     return Exists(
-        Outbox.objects.filter(
-            ticket=OuterRef("pk"),
-            idempotency_key__startswith="ack:",
-            created_at__lte=OuterRef("created_at") + ACK_AT_ONCE,
-        ).exclude(status=Outbox.Status.FAILED)
+        _bounded(
+            Outbox.objects.filter(
+                ticket=OuterRef("pk"),
+                idempotency_key__startswith="ack:",
+                created_at__lte=OuterRef("created_at") + ACK_AT_ONCE,
+            ).exclude(status=Outbox.Status.FAILED),
+            within,
+        )
     )
 
 
@@ -638,10 +650,10 @@ def unanswered(scope):
 # -- transfers, routing, reopening -------------------------------------------------------
 
 
-def transfer_counts(ticket_ids):
+def transfer_counts(ticket_ids, within=None):
     """{ticket id: number of transfers} of the tickets transferred among ``ticket_ids``."""
     return dict(
-        TicketEvent.objects.filter(kind=TicketEvent.Kind.TRANSFERRED, ticket__in=ticket_ids)
+        _bounded(TicketEvent.objects.filter(kind=TicketEvent.Kind.TRANSFERRED, ticket__in=ticket_ids), within)
         .order_by()
         .values_list("ticket_id")
         .annotate(n=Count("pk"))
@@ -718,11 +730,14 @@ def transfers(scope):
     )
 
 
-def corrected_q():
+def corrected_q(within=None):
     # One EXISTS (not two OR-ed), which PostgreSQL runs as a single semi-join.
     return Exists(
-        TicketEvent.objects.filter(
-            ticket=OuterRef("pk"), kind__in=[TicketEvent.Kind.CORRECTED, TicketEvent.Kind.TRANSFERRED]
+        _bounded(
+            TicketEvent.objects.filter(
+                ticket=OuterRef("pk"), kind__in=[TicketEvent.Kind.CORRECTED, TicketEvent.Kind.TRANSFERRED]
+            ),
+            within,
         )
     )
 
@@ -766,16 +781,16 @@ def routing(scope):
     )
 
 
-def resolved_once_q():
-    return has_event(TicketEvent.Kind.STATUS_CHANGED, data__status__in=DONE_STATUSES)
+def resolved_once_q(within=None):
+    return has_event(TicketEvent.Kind.STATUS_CHANGED, within, data__status__in=DONE_STATUSES)
 
 
-def reopened_q():
+def reopened_q(within=None):
     by_citizen = Q(kind=TicketEvent.Kind.REOPENED, data__previous=Ticket.Status.RESOLVED)
     by_agent = Q(
         kind=TicketEvent.Kind.STATUS_CHANGED, data__previous=Ticket.Status.RESOLVED, data__status=Ticket.Status.OPEN
     )
-    return Exists(TicketEvent.objects.filter(by_citizen | by_agent, ticket=OuterRef("pk")))
+    return Exists(_bounded(TicketEvent.objects.filter(by_citizen | by_agent, ticket=OuterRef("pk")), within))
 
 
 def reopening(scope):
@@ -799,9 +814,9 @@ def reopening(scope):
 # -- satisfaction -----------------------------------------------------------------------
 
 
-def ratings_of(ticket_ids):
+def ratings_of(ticket_ids, within=None):
     """The ratings (``rated`` events, with their ``score``) of these tickets."""
-    return TicketEvent.objects.filter(kind=TicketEvent.Kind.RATED, ticket__in=ticket_ids).annotate(
+    return _bounded(TicketEvent.objects.filter(kind=TicketEvent.Kind.RATED, ticket__in=ticket_ids), within).annotate(
         score=Cast(KT("data__score"), IntegerField())
     )
 

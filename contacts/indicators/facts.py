@@ -5,7 +5,7 @@ refresh alike."""
 
 import datetime
 
-from django.db.models import Count
+from django.db.models import Count, Max, Min
 
 from contacts.indicators import compute
 from contacts.indicators.clock import Epoch
@@ -16,11 +16,15 @@ def compute_facts(tickets, calendars):
     """Unsaved TicketFact rows of the tickets of this queryset."""
     tickets = tickets.order_by()
     ids = tickets.values("pk")
+    bounds = tickets.aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        return []
+    within = (bounds["low"], bounds["high"])
     rows = tickets.annotate(
-        corrected=compute.corrected_q(),
-        resolved_once=compute.resolved_once_q(),
-        reopened=compute.reopened_q(),
-        acknowledged=compute.acknowledged_q(),
+        corrected=compute.corrected_q(within),
+        resolved_once=compute.resolved_once_q(within),
+        reopened=compute.reopened_q(within),
+        acknowledged=compute.acknowledged_q(within),
     ).values_list(
         "pk",
         "organisation_id",
@@ -41,11 +45,11 @@ def compute_facts(tickets, calendars):
     rows = list(rows)
     if not rows:
         return []
-    transfers = compute.transfer_counts(ids)
-    hours = compute.ticket_hours(tickets, calendars)
+    transfers = compute.transfer_counts(ids, within)
+    hours = compute.ticket_hours(tickets, calendars, within)
     scores = {}
     for ticket_id, score, n in (
-        compute.ratings_of(ids).order_by().values_list("ticket_id", "score").annotate(n=Count("pk"))
+        compute.ratings_of(ids, within).order_by().values_list("ticket_id", "score").annotate(n=Count("pk"))
     ):
         scores.setdefault(ticket_id, {})[score] = n
     facts = []
