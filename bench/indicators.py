@@ -20,7 +20,8 @@ def generate(count, seed=0.11):
     """The history, written by the database (INSERT ... SELECT over
     generate_series, secondary indexes dropped during the load and built
     again after, then VACUUM ANALYZE): one organisation, 5 services, 12
-    topics, tickets received from January to June 2026, ~5 events each."""
+    topics, tickets received over one year (July 2025 to June 2026, as the
+    inbox benchmark's history spreads its tickets over a year), ~5 events each."""
     from django.contrib.auth import get_user_model
     from django.db import connection
 
@@ -63,7 +64,7 @@ def generate(count, seed=0.11):
                    r3, r4, r5, r6, r7, r8, r9, r10,
                    (ARRAY['email','email','form','form','sms','chat','letter'])[1 + floor(r11 * 7)::int] AS channel,
                    1 + floor(r12 * 5)::int AS service, 1 + floor(r13 * 12)::int AS topic
-            FROM (SELECT g, timestamptz '2026-01-01 00:00+00' + random() * interval '181 days' AS created,
+            FROM (SELECT g, timestamptz '2025-07-01 00:00+00' + random() * interval '365 days' AS created,
                          random() r1, random() r2, random() r3, random() r4, random() r5, random() r6,
                          random() r7, random() r8, random() r9, random() r10, random() r11, random() r12,
                          random() r13

@@ -12,7 +12,7 @@ import datetime
 import math
 
 from django.contrib.postgres.fields import ArrayField
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Aggregate, Count, FloatField, Func
 from django.db.models.fields.json import KT
 
@@ -182,6 +182,9 @@ def working_days_deadline(moment, days, clock):
     return clock.working_days_deadline(moment, days)
 
 
+PERCENTILE_WORK_MEM = "32MB"
+
+
 class PercentilesCont(Aggregate):
     """PostgreSQL's percentile_cont of several fractions at once (one sort),
     as a list."""
@@ -205,7 +208,11 @@ def percentiles(queryset, fields, fractions, group=None):
         sums = {}
         for field, (n, p) in names.items():
             sums[n], sums[p] = Count(field), PercentilesCont(field, fractions)
-        rows = queryset.values(group).annotate(**sums) if group else [queryset.aggregate(**sums)]
+        with transaction.atomic():
+            # Each percentile sorts the period's values: in memory, not on disk.
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL work_mem = '{PERCENTILE_WORK_MEM}'")
+            rows = list(queryset.values(group).annotate(**sums)) if group else [queryset.aggregate(**sums)]
         result = {}
         for row in rows:
             result[row[group] if group else None] = {

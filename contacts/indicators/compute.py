@@ -24,7 +24,7 @@ from contacts.indicators.clock import (
     percentiles,
     working_days_deadline,
 )
-from contacts.indicators.models import SCORES, WRITTEN_CHANNELS, TicketFact, score_field
+from contacts.indicators.models import SCORES, WRITTEN_CHANNELS, score_field
 from contacts.indicators.results import Figure, Indicator, Table, rounded, share
 from contacts.models import AgentProfile, Outbox, Ticket, TicketEvent
 from kb.models import Service
@@ -344,9 +344,11 @@ def sla_counts(scope):
             priority: {"priority": priority, "on_time": r["sla_on_time"], "late": r["sla_late"]}
             for priority, r in scope.daily.by_priority.items()
         }
-        overdue = scope.daily.waiting().filter(due_at__lte=scope.now).values("priority").annotate(n=Count("pk"))
-        for r in overdue:
-            counts.setdefault(r["priority"], {"priority": r["priority"], "on_time": 0, "late": 0})["late"] += r["n"]
+        for r in scope.daily.overdue(MARIANNE_DAYS):
+            if r["sla"]:
+                counts.setdefault(r["priority"], {"priority": r["priority"], "on_time": 0, "late": 0})["late"] += r[
+                    "sla"
+                ]
         return [counts[priority] for priority in sorted(counts)]
     on_time, late = sla_q(scope.now)
     return list(
@@ -417,8 +419,7 @@ def services_publics(scope):
     if scope.daily is not None:
         totals = scope.daily.totals
         counts = {"on_time": totals["announced_on_time"], "late": totals["announced_late"]}
-        today = scope.now.astimezone(scope.filters.tz).date()
-        counts["late"] += scope.daily.waiting().filter(due_day__lt=today).count()
+        counts["late"] += sum(r["announced"] for r in scope.daily.overdue(MARIANNE_DAYS))
     else:
         queryset, on_time, late = services_publics_q(scope)
         counts = queryset.aggregate(on_time=Count("pk", filter=on_time), late=Count("pk", filter=late))
@@ -495,9 +496,7 @@ def marianne_counts(scope):
         written, acknowledged, within, late = (
             sums[k] for k in ("written", "acknowledged", "written_within", "written_late")
         )
-        over = scope.daily.last_day_over(MARIANNE_DAYS)
-        if over is not None:
-            late += scope.daily.waiting().filter(channel__in=WRITTEN_CHANNELS, day__lte=over).count()
+        late += sum(r["marianne"] for r in scope.daily.overdue(MARIANNE_DAYS) if r["channel"] in WRITTEN_CHANNELS)
         return written, acknowledged, within, late
     rows = marianne_rows(scope)
     acknowledged = sum(1 for _pk, ack, _w in rows if ack)
@@ -615,14 +614,16 @@ def unanswered(scope):
     days = scope.filters.unanswered_days
     if scope.daily is not None:
         total = scope.daily.totals["tickets"]
-        over = scope.daily.last_day_over(days)
-        late = scope.daily.waiting().filter(day__lte=over) if over is not None else TicketFact.objects.none()
+        combos = [{**r, "n": r["unanswered"]} for r in scope.daily.overdue(MARIANNE_DAYS) if r["unanswered"]]
+        by_service = _ranked(combos, ("service__slug", "service__name"), "service__name")
     else:
         total = scope.cohort.count()
-        late = Ticket.objects.filter(pk__in=unanswered_ids(scope))
-    by_service = list(
-        late.values("service__slug", "service__name").annotate(n=Count("pk")).order_by("-n", "service__name")
-    )
+        by_service = list(
+            Ticket.objects.filter(pk__in=unanswered_ids(scope))
+            .values("service__slug", "service__name")
+            .annotate(n=Count("pk"))
+            .order_by("-n", "service__name")
+        )
     count = sum(r["n"] for r in by_service)
     return Indicator(
         "unanswered",
@@ -933,7 +934,9 @@ def urgent_counts(scope):
         count = scope.daily.by_priority.get(Ticket.Priority.URGENT, {}).get("tickets", 0)
         facts = scope.daily.facts().filter(priority=Ticket.Priority.URGENT)
         _n, minutes = percentiles(facts, ["first_response_minutes"], MEDIAN_P90)[None]["first_response_minutes"]
-        waiting = scope.daily.waiting().filter(priority=Ticket.Priority.URGENT).count()
+        waiting = sum(
+            r["waiting"] for r in scope.daily.overdue(MARIANNE_DAYS) if r["priority"] == Ticket.Priority.URGENT
+        )
         return count, minutes, waiting
     rows = list(
         scope.cohort.order_by()

@@ -7,7 +7,7 @@ services; one assigned to them elsewhere makes the dashboard compute live)."""
 
 from functools import cached_property
 
-from django.db.models import Q, Sum
+from django.db.models import Count, IntegerField, Q, Sum, Value
 
 from contacts.indicators.models import HOURS, SUMMED, AggregateBuild, DailyAggregate, TicketFact, hour_field
 from contacts.models import AgentProfile, Ticket
@@ -35,6 +35,7 @@ class Daily:
         self.scope = scope
         self.filters = scope.filters
         self.visible = visible
+        self._overdue = {}
 
     def _filter(self, queryset):
         f = self.filters
@@ -86,6 +87,36 @@ class Daily:
         """The facts of those still unanswered and waiting for us: what the
         dashboard compares with "now" (a partial index holds them)."""
         return self._filter(TicketFact.objects.filter(waiting=True))
+
+    def overdue(self, marianne_days):
+        """The requests still waiting for an answer by priority, channel and
+        service (one scan of the partial index): all of them (``waiting``),
+        those whose due time is passed (``sla``), whose announced day is over
+        (``announced``), whose ``marianne_days`` working days are over
+        (``marianne``), whose N working days of the filter are over
+        (``unanswered``)."""
+        if marianne_days not in self._overdue:
+            now = self.scope.now
+            today = now.astimezone(self.filters.tz).date()
+
+            def received_by(days):
+                over = self.last_day_over(days)
+                if over is None:
+                    return Value(0, output_field=IntegerField())
+                return Count("pk", filter=Q(day__lte=over))
+
+            self._overdue[marianne_days] = list(
+                self.waiting()
+                .values("priority", "channel", "service__slug", "service__name")
+                .annotate(
+                    waiting=Count("pk"),
+                    sla=Count("pk", filter=Q(due_at__lte=now)),
+                    announced=Count("pk", filter=Q(due_day__lt=today)),
+                    marianne=received_by(marianne_days),
+                    unanswered=received_by(self.filters.unanswered_days),
+                )
+            )
+        return self._overdue[marianne_days]
 
     def last_day_over(self, days):
         """The last day of the period whose requests have had their ``days``
