@@ -65,11 +65,12 @@ class Scope:
         return self.tickets.filter(self.filters.period_q())
 
     @cached_property
-    def cohort_ids(self):
-        """The ids of the cohort, as a subquery: from the facts (an
-        index-only scan) when the aggregates answer."""
+    def corrected_ids(self):
+        """The ids of the cohort's tickets that may have a transfer or topic
+        correction, as a subquery: from the facts of the corrected ones (an
+        index-only scan) when the aggregates answer, else the whole cohort."""
         if self.daily is not None:
-            return self.daily.facts().values("ticket_id")
+            return self.daily.facts().filter(corrected=True).values("ticket_id")
         return self.cohort.order_by().values("pk")
 
     def previous(self, figures_only=False):
@@ -689,7 +690,7 @@ def transfers(scope):
     pairs = []
     if not scope.figures_only:
         pairs = list(
-            TicketEvent.objects.filter(kind=TicketEvent.Kind.TRANSFERRED, ticket__in=scope.cohort_ids)
+            TicketEvent.objects.filter(kind=TicketEvent.Kind.TRANSFERRED, ticket__in=scope.corrected_ids)
             .order_by()
             .annotate(source=KT("data__from_service"), target=KT("data__to_service"))
             .values("source", "target")
@@ -751,7 +752,7 @@ def routing(scope):
     moves = []
     if not scope.figures_only:
         moves = (
-            TicketEvent.objects.filter(kind=TicketEvent.Kind.CORRECTED, ticket__in=scope.cohort_ids)
+            TicketEvent.objects.filter(kind=TicketEvent.Kind.CORRECTED, ticket__in=scope.corrected_ids)
             .order_by()
             .annotate(source=KT("data__from_topic"), target=KT("data__to_topic"))
             .values("source", "target")

@@ -86,6 +86,13 @@ class TicketFact(models.Model):
                 condition=Q(priority="urgent"),
                 name="ticketfact_urgent",
             ),
+            # The tickets whose events the transfer and correction tables read.
+            models.Index(
+                fields=["organisation", "day"],
+                include=["channel", "service", "topic"],
+                condition=Q(corrected=True),
+                name="ticketfact_corrected",
+            ),
         ]
 
     def __str__(self):
