@@ -34,11 +34,17 @@ from kb.models import Organisation, Topic
 from kb.revision import pinned
 
 
-def _framing_headers(response, portal):
-    response["Content-Security-Policy"] = (
+def _content_security_policy(frame_ancestors):
+    """The citizens' pages: their own scripts, the organisation's logo (any
+    HTTPS address) and its colour (an inline style)."""
+    return (
         f"default-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; "
-        f"frame-ancestors {portal.frame_ancestors()}; form-action 'self'; base-uri 'none'"
+        f"frame-ancestors {frame_ancestors}; form-action 'self'; base-uri 'none'"
     )
+
+
+def _framing_headers(response, portal):
+    response["Content-Security-Policy"] = _content_security_policy(portal.frame_ancestors())
     if portal.embedded:
         response.xframe_options_exempt = True
     return response
@@ -130,7 +136,9 @@ def front(request):
         .order_by("name")
         .only("slug", "name")
     )
-    return render(request, "portal/front.html", {"organisations": organisations})
+    response = render(request, "portal/front.html", {"organisations": organisations})
+    response["Content-Security-Policy"] = _content_security_policy("'none'")
+    return response
 
 
 @portal_page

@@ -17,6 +17,7 @@ def test_the_public_sees_the_administrations_it_can_contact(client, kb):
     assert f'<a href="/contact/cd99/">{escape(cd99.name)}</a>' in html
     assert f"/contact/{empty.slug}/" not in html  # nothing to orient to there
     assert 'href="/suivi/"' in html and 'href="/agents/"' in html
+    assert "frame-ancestors 'none'" in page["Content-Security-Policy"]
 
 
 def test_people_who_work_here_go_to_their_tools(client, kb, django_user_model):
