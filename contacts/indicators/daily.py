@@ -53,16 +53,24 @@ class Daily:
         return self._filter(DailyAggregate.objects.filter(tickets__gt=0))
 
     @cached_property
+    def _by_day_and_priority(self):
+        """Every summed field of the period's rows by day and priority: one
+        scan that totals, by_day and by_priority share."""
+        return list(self.rows().values("day", "priority").annotate(**{name: Sum(name) for name in SUMMED}))
+
+    @cached_property
     def totals(self):
-        """Every summed field of the period's rows, summed (one scan shared
-        by the indicators)."""
-        sums = self.rows().aggregate(**{name: Sum(name) for name in SUMMED})
-        return {name: value or 0 for name, value in sums.items()}
+        """Every summed field of the period's rows, summed."""
+        rows = self._by_day_and_priority
+        return {name: sum(row[name] or 0 for row in rows) for name in SUMMED}
 
     @cached_property
     def by_day(self):
         """{day: requests received}."""
-        return dict(self.rows().values_list("day").annotate(n=Sum("tickets")))
+        days = {}
+        for row in self._by_day_and_priority:
+            days[row["day"]] = days.get(row["day"], 0) + row["tickets"]
+        return days
 
     @cached_property
     def by_hour(self):
@@ -72,12 +80,12 @@ class Daily:
     @cached_property
     def by_priority(self):
         """{priority: {"tickets", "sla_on_time", "sla_late"}}."""
-        rows = (
-            self.rows()
-            .values("priority")
-            .annotate(tickets=Sum("tickets"), sla_on_time=Sum("sla_on_time"), sla_late=Sum("sla_late"))
-        )
-        return {row.pop("priority"): row for row in rows}
+        priorities = {}
+        for row in self._by_day_and_priority:
+            sums = priorities.setdefault(row["priority"], {"tickets": 0, "sla_on_time": 0, "sla_late": 0})
+            for name in sums:
+                sums[name] += row[name]
+        return priorities
 
     def facts(self):
         """The facts of the tickets received in the period, within the filters."""
