@@ -35,7 +35,8 @@ def build_email(row):
             raise TemporaryDeliveryError(f"document {attachment.pk} is waiting for its antivirus scan")
         if not attachment.downloadable:
             raise PermanentDeliveryError(
-                f"document {attachment.filename!r} not sent: antivirus {attachment.scan_state} ({attachment.scan_detail})"
+                # The id, not the name: a file's name often holds the citizen's.
+                f"document {attachment.pk} not sent: antivirus {attachment.scan_state} ({attachment.scan_detail})"
             )
         with attachment.file.open("rb") as handle:
             message.attach(attachment.filename, handle.read(), attachment.content_type)
