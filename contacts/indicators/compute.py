@@ -678,6 +678,19 @@ def service_names(labels):
     }
 
 
+def _moves(scope, kind, source, target):
+    """How many tickets of the period's corrected ones went from where to
+    where, by events of ``kind`` (their ``source`` and ``target`` keys)."""
+    return (
+        TicketEvent.objects.filter(kind=kind, ticket__in=scope.corrected_ids)
+        .order_by()
+        .annotate(source=KT(f"data__{source}"), target=KT(f"data__{target}"))
+        .values("source", "target")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "source", "target")
+    )
+
+
 def transfers(scope):
     if scope.daily is not None:
         sums = scope.daily.totals
@@ -689,14 +702,7 @@ def transfers(scope):
         twice = sum(1 for n in counts.values() if n >= 2)
     pairs = []
     if not scope.figures_only:
-        pairs = list(
-            TicketEvent.objects.filter(kind=TicketEvent.Kind.TRANSFERRED, ticket__in=scope.corrected_ids)
-            .order_by()
-            .annotate(source=KT("data__from_service"), target=KT("data__to_service"))
-            .values("source", "target")
-            .annotate(n=Count("pk"))
-            .order_by("-n", "source", "target")
-        )
+        pairs = list(_moves(scope, TicketEvent.Kind.TRANSFERRED, "from_service", "to_service"))
     names = service_names({r["source"] for r in pairs} | {r["target"] for r in pairs})
     return Indicator(
         "transfers",
@@ -751,14 +757,7 @@ def routing(scope):
         counts = scope.cohort.order_by().aggregate(total=Count("pk"), corrected=Count("pk", filter=corrected_q()))
     moves = []
     if not scope.figures_only:
-        moves = (
-            TicketEvent.objects.filter(kind=TicketEvent.Kind.CORRECTED, ticket__in=scope.corrected_ids)
-            .order_by()
-            .annotate(source=KT("data__from_topic"), target=KT("data__to_topic"))
-            .values("source", "target")
-            .annotate(n=Count("pk"))
-            .order_by("-n", "source", "target")
-        )
+        moves = _moves(scope, TicketEvent.Kind.CORRECTED, "from_topic", "to_topic")
     return Indicator(
         "routing",
         _("Routing accuracy"),
