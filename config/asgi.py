@@ -24,3 +24,7 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+from config import memory  # noqa: E402
+
+memory.enable()  # after loading: Django and the project out of the collector's sight

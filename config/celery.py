@@ -11,6 +11,17 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@signals.worker_init.connect
+@signals.worker_process_init.connect
+def settle_memory(**kwargs):
+    """The worker's loaded code out of the garbage collector's sight
+    (``config.memory``): in the main process (threads or solo pool) and in
+    each prefork child."""
+    from config import memory
+
+    memory.enable()
+
+
 @signals.task_prerun.connect
 def drop_broken_database_connections(task=None, **kwargs):
     """Workers reuse their database connection across tasks

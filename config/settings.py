@@ -303,6 +303,10 @@ if HTTPS:
 # this many hours, or overdue.
 INBOX_DUE_SOON_HOURS = float(os.environ.get("INBOX_DUE_SOON_HOURS", "4"))
 
+# Server processes (gunicorn, the ASGI server, Celery workers) freeze what
+# they have loaded out of the garbage collector's sight (config.memory).
+GC_FREEZE = env_bool("GC_FREEZE", True)
+
 # The agents' API: a token (made in the admin) expires this many days after.
 API_TOKEN_MAX_AGE_DAYS = int(os.environ.get("API_TOKEN_MAX_AGE_DAYS", "90"))
 

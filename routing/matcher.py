@@ -434,12 +434,18 @@ def get_matcher():
     revision read per call; the index is rebuilt only when it changed)."""
     from kb.revision import current
 
+    from config import memory
+
     revision = current()
     with _cache_lock:
-        if _cache["revision"] != revision or _cache["matcher"] is None:
+        built = _cache["revision"] != revision or _cache["matcher"] is None
+        if built:
             _cache["matcher"] = Matcher.build(docs_from_db())
             _cache["revision"] = revision
-        return _cache["matcher"]
+        matcher = _cache["matcher"]
+    if built:
+        memory.settle()  # the new index out of the collector's sight (server processes)
+    return matcher
 
 
 def reset_cache():

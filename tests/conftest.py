@@ -29,6 +29,12 @@ def eager_celery(settings):
     app.conf.task_always_eager = previous
 
 
+def pytest_configure(config):
+    # A full garbage collection per knowledge-base change (config.memory)
+    # only costs time in the test process, which builds hundreds of them.
+    settings.GC_FREEZE = False
+
+
 def pytest_report_header(config):
     return f"database: {settings.DATABASES['default']['ENGINE']}, redis: {settings.REDIS_URL or 'none'}"
 
