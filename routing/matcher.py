@@ -432,9 +432,8 @@ _cache_lock = threading.Lock()
 def get_matcher():
     """The process's matcher for the current knowledge-base revision (one
     revision read per call; the index is rebuilt only when it changed)."""
-    from kb.revision import current
-
     from config import memory
+    from kb.revision import current
 
     revision = current()
     with _cache_lock:
