@@ -1,6 +1,7 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from contacts.services import outbox
 
@@ -14,8 +15,16 @@ def deliver_outbox(outbox_id):
 
 @shared_task(name="contacts.tasks.dispatch_outbox")
 def dispatch_outbox(outbox_ids):
-    """Rows a busy web process handed over together: one task each."""
-    for outbox_id in outbox_ids:
+    """Rows a busy web process handed over together: the first
+    OUTBOX_BATCH_SIZE are delivered here, one after the other, the others go
+    to the other workers in batches of that size; what this task has not
+    started after OUTBOX_BATCH_SECONDS (a slow provider) goes to them one
+    by one."""
+    size = max(1, settings.OUTBOX_BATCH_SIZE)
+    mine, rest = outbox_ids[:size], outbox_ids[size:]
+    for start in range(0, len(rest), size):
+        dispatch_outbox.delay(rest[start : start + size])
+    for outbox_id in outbox.deliver_within(mine, seconds=settings.OUTBOX_BATCH_SECONDS):
         deliver_outbox.delay(outbox_id)
 
 

@@ -228,3 +228,70 @@ def test_a_row_sent_elsewhere_is_not_sent_again_nor_recorded_twice(scripted_emai
     assert outbox.deliver(ack.pk) is None
     assert scripted_email.calls == 1
     assert ack.ticket.events.filter(kind="sent").count() == 1
+
+
+def queued_acknowledgements(make_inbound, count):
+    rows = []
+    for i in range(count):
+        ticket = ingest(make_inbound(sender_email=f"lot{i}@citoyen.example", subject=f"Demande {i}")).ticket
+        rows.append(Outbox.objects.get(ticket=ticket).pk)
+    return rows
+
+
+@pytest.fixture
+def handed_on(monkeypatch):
+    """What dispatch_outbox hands to other tasks, instead of publishing it."""
+    from contacts import tasks
+
+    seen = {"batches": [], "single": []}
+    monkeypatch.setattr(tasks.dispatch_outbox, "delay", lambda ids: seen["batches"].append(list(ids)))
+    monkeypatch.setattr(tasks.deliver_outbox, "delay", lambda pk: seen["single"].append(pk))
+    return seen
+
+
+@pytest.mark.django_db
+def test_a_gathered_batch_is_delivered_by_one_task_and_the_rest_handed_on_in_batches(make_inbound, settings, handed_on):
+    from contacts.tasks import dispatch_outbox
+
+    settings.OUTBOX_BATCH_SIZE = 3
+    rows = queued_acknowledgements(make_inbound, 8)
+    mail.outbox.clear()
+
+    dispatch_outbox(rows)
+
+    assert handed_on["batches"] == [rows[3:6], rows[6:8]]
+    assert handed_on["single"] == []
+    assert list(Outbox.objects.filter(pk__in=rows[:3]).values_list("status", flat=True)) == ["sent"] * 3
+    assert Outbox.objects.filter(pk__in=rows[3:], status="queued").count() == 5
+    assert sorted(m.to[0] for m in mail.outbox) == [f"lot{i}@citoyen.example" for i in range(3)]
+
+
+@pytest.mark.django_db
+def test_a_batch_that_runs_out_of_time_hands_the_rest_on_one_by_one(make_inbound, settings, handed_on):
+    from contacts.tasks import dispatch_outbox
+
+    settings.OUTBOX_BATCH_SECONDS = 0
+    rows = queued_acknowledgements(make_inbound, 4)
+
+    dispatch_outbox(rows)
+
+    assert Outbox.objects.get(pk=rows[0]).status == "sent"  # the first is always started
+    assert handed_on["single"] == rows[1:]
+    assert Outbox.objects.filter(pk__in=rows[1:], status="queued").count() == 3
+
+
+@pytest.mark.django_db
+def test_a_row_whose_delivery_raises_does_not_stop_the_others(make_inbound, monkeypatch):
+    rows = queued_acknowledgements(make_inbound, 3)
+    real = outbox.deliver
+
+    def deliver(pk):
+        if pk == rows[1]:
+            raise RuntimeError("database gone")
+        return real(pk)
+
+    monkeypatch.setattr(outbox, "deliver", deliver)
+
+    assert outbox.deliver_within(rows, seconds=60) == []
+    statuses = dict(Outbox.objects.filter(pk__in=rows).values_list("pk", "status"))
+    assert statuses == {rows[0]: "sent", rows[1]: "queued", rows[2]: "sent"}
