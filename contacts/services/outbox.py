@@ -67,8 +67,9 @@ def _dispatch_gathered(items, loop):
 
 
 def _publish(items):
-    """(row id, eta) pairs: those due now travel in one Celery message that
-    a worker fans out, the others each with their time."""
+    """(row id, eta) pairs: those due now travel in one Celery message
+    (``dispatch_outbox``: the worker that takes it delivers them, a batch at
+    a time), the others each with their time."""
     from contacts.tasks import deliver_outbox, dispatch_outbox
 
     due_now = [pk for pk, eta in items if eta is None]
