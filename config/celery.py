@@ -12,14 +12,20 @@ app.autodiscover_tasks()
 
 
 @signals.worker_init.connect
-@signals.worker_process_init.connect
 def settle_memory(**kwargs):
     """The worker's loaded code out of the garbage collector's sight
-    (``config.memory``): in the main process (threads or solo pool) and in
-    each prefork child."""
+    (``config.memory``), before a prefork pool forks its children."""
     from config import memory
 
-    memory.enable()
+    memory.enable(urls=False)
+
+
+@signals.worker_process_init.connect
+def settle_memory_after_fork(**kwargs):
+    """A prefork child: what it made since the fork, frozen too."""
+    from config import memory
+
+    memory.enable(urls=False, forked=True)
 
 
 @signals.task_prerun.connect

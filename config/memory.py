@@ -24,25 +24,35 @@ _lock = threading.Lock()
 _enabled = False
 
 
-def enable():
-    """Load what the first requests would load, freeze it, and settle again
-    after each later large build."""
+def enable(*, urls=True, forked=False):
+    """Load what the first requests would load (``urls``: the views too, for
+    a process that serves HTTP), freeze it, and settle again after each
+    later large build.
+
+    ``forked``: a child of a process that already froze (Celery's prefork
+    pool): it only freezes what it made since the fork. Collecting there
+    would touch every inherited object and copy the parent's whole heap."""
     from django.conf import settings
 
     global _enabled
     if not settings.GC_FREEZE:
         return
+    already = _enabled
     _enabled = True
-    warm_up()
+    if forked and already:
+        gc.freeze()
+        return
+    warm_up(urls=urls)
     settle()
 
 
-def warm_up():
+def warm_up(*, urls=True):
     """What a server process would otherwise load during its first requests
     (a citizen's first submission after a restart took a quarter of a
     second, most of it importing the holiday calendars of every country):
-    every view module of the URLconf and this year's and next year's French
-    public holidays. A failure here is only a cold start, never a crash."""
+    every view module of the URLconf (``urls``) and this year's and next
+    year's French public holidays. A failure here is only a cold start,
+    never a crash."""
     import logging
 
     try:
@@ -51,7 +61,8 @@ def warm_up():
 
         from routing.sla import _public_holidays
 
-        get_resolver().url_patterns  # noqa: B018  (imports every view module)
+        if urls:
+            get_resolver().url_patterns  # noqa: B018  (imports every view module)
         year = timezone.now().year
         for each in (year, year + 1):
             _public_holidays(each)

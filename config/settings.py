@@ -331,9 +331,11 @@ OUTBOX_BACKOFF_BASE_SECONDS = float(os.environ.get("OUTBOX_BACKOFF_BASE_SECONDS"
 OUTBOX_BACKOFF_MAX_SECONDS = float(os.environ.get("OUTBOX_BACKOFF_MAX_SECONDS", "3600"))
 # Rows handed over together are delivered by one task, this many at most
 # (the rest by other tasks), and for this long at most before the task hands
-# the rest on one by one.
+# the rest on one by one: a provider that answers in milliseconds sends a
+# burst from one task, a slow one (hundreds of ms per message) soon gets the
+# burst spread over the workers' threads again.
 OUTBOX_BATCH_SIZE = int(os.environ.get("OUTBOX_BATCH_SIZE", "8"))
-OUTBOX_BATCH_SECONDS = float(os.environ.get("OUTBOX_BATCH_SECONDS", "5"))
+OUTBOX_BATCH_SECONDS = float(os.environ.get("OUTBOX_BATCH_SECONDS", "0.5"))
 # A row left "queued" this long after it was due was never dispatched (the
 # process died between commit and dispatch): the sweeper dispatches it.
 OUTBOX_DISPATCH_GRACE_SECONDS = float(os.environ.get("OUTBOX_DISPATCH_GRACE_SECONDS", "60"))

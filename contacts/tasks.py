@@ -23,9 +23,19 @@ def dispatch_outbox(outbox_ids):
     size = max(1, settings.OUTBOX_BATCH_SIZE)
     mine, rest = outbox_ids[:size], outbox_ids[size:]
     for start in range(0, len(rest), size):
-        dispatch_outbox.delay(rest[start : start + size])
+        _hand_on(dispatch_outbox, rest[start : start + size])
     for outbox_id in outbox.deliver_within(mine, seconds=settings.OUTBOX_BATCH_SECONDS):
-        deliver_outbox.delay(outbox_id)
+        _hand_on(deliver_outbox, outbox_id)
+
+
+def _hand_on(task, argument):
+    """Publish to the other workers; a broker that fails is logged (the rows
+    stay queued: the sweeper dispatches them) and this task goes on with its
+    own rows."""
+    try:
+        task.delay(argument)
+    except Exception:
+        logger.exception("could not hand on outbox rows %s; the sweeper will", argument)
 
 
 @shared_task(name="contacts.tasks.sweep_outbox")

@@ -121,20 +121,22 @@ def deliver_within(outbox_ids, *, seconds):
     """Deliver rows one after the other (``deliver`` each) while ``seconds``
     have not passed; returns the ids not started by then, for the caller to
     hand on. A row whose delivery raises (the database went away) is logged
-    and left as it is (queued: the sweeper dispatches it again); a database
-    connection that broke is replaced and the others are still tried.
+    and left as it is: queued (the sweeper dispatches it again) or, when it
+    raised after its claim, sending (the lease rule of ``sweep`` applies); a
+    database connection that broke is replaced and the others are still
+    tried.
 
     One task delivering several rows saves a broker round trip and a
     worker's per-task work for each: with a provider that answers in a few
     milliseconds, that was most of what a delivery cost."""
     deadline = time.monotonic() + seconds
     for index, outbox_id in enumerate(outbox_ids):
-        if index and time.monotonic() > deadline:
+        if index and time.monotonic() >= deadline:
             return list(outbox_ids[index:])
         try:
             deliver(outbox_id)
         except Exception:
-            logger.exception("delivering outbox row %s failed; the sweeper will try it again", outbox_id)
+            logger.exception("delivering outbox row %s failed; the sweeper takes it over", outbox_id)
             if not transaction.get_connection().in_atomic_block:
                 from config.celery import drop_broken_connections
 

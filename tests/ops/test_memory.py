@@ -75,3 +75,17 @@ def test_warm_up_loads_the_holiday_calendars():
 
     assert _public_holidays.cache_info().currsize >= 2
     assert any(day.month == 7 and day.day == 14 for day in _public_holidays(timezone.now().year))
+
+
+def test_a_forked_child_only_freezes_what_it_made(frozen_process, monkeypatch):
+    memory.enable()  # the parent, before the fork
+    collections = []
+    monkeypatch.setattr(gc, "collect", lambda *a: collections.append(a) or 0)
+    made_after_fork = Node()
+    before = gc.get_freeze_count()
+
+    memory.enable(forked=True)
+
+    assert collections == []  # collecting would copy the inherited heap
+    assert gc.get_freeze_count() > before
+    assert made_after_fork.other is made_after_fork
