@@ -35,13 +35,6 @@ def drop_broken_database_connections(task=None, **kwargs):
     longer answers is closed, so the next query opens a fresh one."""
     if task is None or getattr(task.request, "is_eager", False):
         return
-    drop_broken_connections()
-
-
-def drop_broken_connections():
-    """Close the database connections that failed and no longer answer (a
-    server restarted, a connection terminated): the next query opens a
-    fresh one. Also between the rows a task delivers one after the other."""
     from django.db import connections
 
     for conn in connections.all(initialized_only=True):

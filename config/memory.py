@@ -12,9 +12,9 @@ by an old matcher is collected at the next settle, never kept for ever.
 
 Server entry points call ``enable()`` once loaded; code that builds a large
 long-lived structure (the matcher, once per knowledge-base revision) calls
-``settle()`` after it. Both do nothing in other processes (commands), nor with GC_FREEZE off
-(the test process: a full collection per knowledge-base change would only
-cost time).
+``settle()`` after it. Both do nothing in other processes (commands), nor
+with GC_FREEZE off (the test process: a full collection per knowledge-base
+change would only cost time).
 """
 
 import gc

@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from contacts import metrics
@@ -138,9 +138,7 @@ def deliver_within(outbox_ids, *, seconds):
         except Exception:
             logger.exception("delivering outbox row %s failed; the sweeper takes it over", outbox_id)
             if not transaction.get_connection().in_atomic_block:
-                from config.celery import drop_broken_connections
-
-                drop_broken_connections()  # the next row on a fresh connection
+                close_old_connections()  # closed when broken (or old): the next row opens a fresh one
     return []
 
 
